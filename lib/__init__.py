@@ -1,0 +1,31 @@
+"""Simulation library for "On activation in solid ionic electrolytes"
+(K. Noori, B. A. Olsen, A. Rodin).
+
+A particle of mass ``M`` is launched along ``x`` past a harmonic gate
+oscillator moving along ``y``; they repel through a Gaussian ``U``. This
+package integrates the model (paper Eq. 3-5), runs the paper's four
+experiments, maps the transmission phase space, computes the frozen and
+relaxed barriers and analyses the temperature dependence of the
+transmission probability.
+
+Quick start::
+
+    import lib
+    model = lib.Model(M=1, s=2)
+    result = lib.transmission_probability("deflected", model, [2, 5, 20], trials=2000)
+    result.probability, result.stderr
+"""
+from .model import Model
+from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
+from .integrate import ADAPTIVE, PAPER, Integrator, Outcomes, Trajectory, run, trajectory
+from .experiments import EXPERIMENTS, paper_temperatures, sample
+from .ensemble import Transmission, transmission_probability
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "Model", "Tableau", "BUTCHER_RK5", "DORMAND_PRINCE_54",
+    "Integrator", "ADAPTIVE", "PAPER", "Outcomes", "Trajectory", "run", "trajectory",
+    "EXPERIMENTS", "paper_temperatures", "sample",
+    "Transmission", "transmission_probability",
+]

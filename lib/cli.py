@@ -1,0 +1,220 @@
+"""Command line: ``python -m lib {probability,barrier,phase-space,reproduce} --help``.
+
+Bad input gives a one-line message naming the parameter and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block) and exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_model_args(p, *, mass: bool = True):
+    p.add_argument("--impact", "-s", type=float, default=0.0, metavar="S",
+                   help="impact parameter s (default 0; the paper uses 0 and 2)")
+    if mass:
+        p.add_argument("--mass", "-M", type=float, default=1.0, metavar="M",
+                       help="particle mass in oscillator masses (default 1; the paper uses 0.2, 1, 5)")
+    p.add_argument("--u0", type=float, default=10.0, metavar="U0",
+                   help="height of the Gaussian repulsion (default 10)")
+    p.add_argument("--lam", type=float, default=2.0, metavar="L",
+                   help="width lambda of the Gaussian (default 2)")
+
+
+def _add_run_args(p):
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="J",
+                   help="worker processes (default: $ACTIVATION_JOBS or all cores)")
+    p.add_argument("--integrator", choices=("adaptive", "paper"), default="adaptive",
+                   help="adaptive Dormand-Prince 5(4) (default) or the paper's fixed-step RK5")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the on-disk cache")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m lib",
+                     description="Simulations for 'On activation in solid ionic electrolytes' "
+                                 "(Noori, Olsen, Rodin).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("probability", help="transmission probability against temperature",
+                       description="Transmission probability P(omega_T) of one experiment, with binomial "
+                                   "standard errors and Wilson 95%% intervals.")
+    p.add_argument("--experiment", "-e", required=True, metavar="{frozen,deflected,thermal,joint}",
+                   help="frozen and deflected: Fig. 4; thermal and joint: Fig. 5")
+    _add_model_args(p)
+    p.add_argument("--temperature", "-T", type=float, nargs="+", required=True, metavar="T",
+                   help="temperatures omega_T = k_B T / (hbar Omega)")
+    p.add_argument("--trials", "-n", type=float, default=10_000, metavar="N",
+                   help="trials per temperature (default 10000)")
+    p.add_argument("--seed", type=float, default=0, metavar="K", help="random seed (default 0)")
+    _add_run_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("barrier", help="frozen and relaxed barriers",
+                       description="Frozen barrier U(s) and relaxed (NEB-like) barrier E*.")
+    _add_model_args(p, mass=False)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("phase-space", help="transmission map over particle and oscillator energies",
+                       description="Outcome over a grid of particle energies [0.1, 12] and oscillator "
+                                   "energies [0, 20] at one oscillator phase (Fig. 3).")
+    _add_model_args(p)
+    p.add_argument("--phase", "-p", type=float, default=0.0, metavar="PHI",
+                   help="oscillator phase in radians (default 0)")
+    p.add_argument("--grid", "-g", type=float, default=200, metavar="N",
+                   help="points per axis (default 200, as in the paper)")
+    p.add_argument("--convention", choices=("paper-text", "published-script"), default="paper-text",
+                   help="how energy and phase set the oscillator (default: as the paper's text says)")
+    p.add_argument("--out", "-o", metavar="FILE",
+                   help="write the map: .png/.pdf/.svg (a figure), .json or .npz (the data)")
+    _add_run_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object with the grid")
+
+    p = sub.add_parser("reproduce", help="compute the data of the paper's figures",
+                       description="Compute the data of Figs. 3-5 at the paper's resolution and write "
+                                   "them with their parameters (JSON and NPZ).")
+    p.add_argument("--figure", "-f", choices=("3", "4", "5", "all"), default="all",
+                   help="which figure (default all)")
+    p.add_argument("--out", "-o", default="results", metavar="DIR", help="output directory (default results/)")
+    p.add_argument("--trials", "-n", type=float, default=10_000, metavar="N",
+                   help="trials per temperature (default 10000, as in the paper)")
+    _add_run_args(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    return parser
+
+
+def _count(name: str, value: float) -> int:
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def _model(args):
+    from .model import Model
+
+    return Model(M=getattr(args, "mass", 1.0), s=args.impact, U0=args.u0, lam=args.lam)
+
+
+def _cmd_probability(args):
+    from .ensemble import transmission_probability
+    from .experiments import check_experiment
+
+    check_experiment(args.experiment)
+    trials = _count("trials", args.trials)
+    if trials < 1:
+        raise ValueError(f"trials must be a positive integer, got {trials}")
+    seed = _count("seed", args.seed)
+    result = transmission_probability(args.experiment, _model(args), args.temperature, trials=trials,
+                                      seed=seed, integrator=args.integrator, n_jobs=args.jobs,
+                                      progress=False if args.quiet or args.json else None,
+                                      use_cache=not args.no_cache)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return
+    low, high = result.ci95
+    print(f"# {args.experiment}: s = {result.model.s:g}, M = {result.model.M:g}, "
+          f"{trials} trials per temperature, seed {seed}, integrator {result.integrator}")
+    print(f"{'omega_T':>10} {'P':>10} {'stderr':>10} {'95% low':>10} {'95% high':>10}")
+    for row in zip(result.omega_T, result.probability, result.stderr, low, high):
+        print("".join(f"{v:>10.5g} " for v in row).rstrip())
+
+
+def _cmd_barrier(args):
+    from .barriers import frozen_barrier, relaxed_barrier
+
+    model = _model(args)
+    rb = relaxed_barrier(model)
+    data = {"impact": model.s, "U0": model.U0, "lam": model.lam, "frozen": frozen_barrier(model),
+            "relaxed": rb.energy, "relaxed_y": rb.y,
+            "minima": [{"y": y, "energy": e} for y, e in rb.minima]}
+    if args.json:
+        print(json.dumps(data))
+        return
+    print(f"frozen barrier  U(s)  = {data['frozen']:.6f}")
+    print(f"relaxed barrier E*    = {data['relaxed']:.6f}  (oscillator at y* = {rb.y:.6f})")
+
+
+def _cmd_phase_space(args):
+    from pathlib import Path
+
+    from .phase_space import phase_space_map
+
+    grid = _count("grid", args.grid)
+    pmap = phase_space_map(_model(args), args.phase, grid=grid, convention=args.convention,
+                           integrator=args.integrator, n_jobs=args.jobs, use_cache=not args.no_cache)
+    if args.out:
+        path = Path(args.out)
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            path.write_text(json.dumps(pmap.to_dict()))
+        elif suffix == ".npz":
+            import numpy as np
+
+            np.savez_compressed(path, transmitted=pmap.transmitted, particle_energy=pmap.particle_energy,
+                                oscillator_energy=pmap.oscillator_energy, phase=pmap.phase,
+                                impact=pmap.model.s, mass=pmap.model.M)
+        elif suffix in (".png", ".pdf", ".svg"):
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from .plotting import plot_phase_map, use_book_style
+
+            use_book_style()
+            fig, ax = plt.subplots(figsize=(4.5, 4))
+            plot_phase_map(ax, pmap, legend=True)
+            fig.savefig(path)
+        else:
+            raise ValueError(f"--out must end in .png, .pdf, .svg, .json or .npz, got {args.out!r}")
+    if args.json:
+        print(json.dumps(pmap.to_dict()))
+    else:
+        print(f"s = {pmap.model.s:g}, M = {pmap.model.M:g}, phase = {pmap.phase:.6g}, "
+              f"{grid} x {grid} grid ({args.convention}): transmitted fraction {pmap.transmitted_fraction:.4f}")
+
+
+def _cmd_reproduce(args):
+    import time
+
+    from .reproduce import FIGURES, reproduce
+
+    trials = _count("trials", args.trials)
+    if trials < 1:
+        raise ValueError(f"trials must be a positive integer, got {trials}")
+    figures = FIGURES if args.figure == "all" else (args.figure,)
+    t0 = time.perf_counter()
+    paths = reproduce(figures, args.out, trials=trials, integrator=args.integrator, n_jobs=args.jobs,
+                      progress=False if args.quiet else True, use_cache=not args.no_cache)
+    for p in paths:
+        print(p)
+    print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
+COMMANDS = {"probability": _cmd_probability, "barrier": _cmd_barrier,
+            "phase-space": _cmd_phase_space, "reproduce": _cmd_reproduce}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except ValueError as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted; finished blocks are kept in the cache",
+              file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,291 @@
+r"""Ensembles: transmission probability :math:`\mathcal{P}(\omega_T)`.
+
+For each temperature, ``trials`` initial conditions are drawn for the chosen
+experiment (:mod:`lib.experiments`) and run to their outcome; the fraction
+transmitted estimates :math:`\mathcal{P}`.
+
+Reproducibility
+    Work is cut into fixed chunks of :data:`CHUNK_TRIALS` trials. Chunk ``c``
+    of the ``i``-th temperature in the list draws from
+    ``numpy.random.SeedSequence(seed, spawn_key=(i, c))``. The streams depend
+    on neither the number of workers nor the order in which workers finish,
+    so results are bitwise identical for one seed whatever ``n_jobs`` is.
+    The experiment, mass and impact parameter do not enter the seed: as in
+    the paper, the three masses (and the frozen and deflected experiments)
+    see the same random draws for the same seed.
+
+Parallelism
+    Chunks run in worker processes with joblib (loky backend).
+
+Caching
+    Results are cached on disk (:mod:`lib.cache`); repeated calls return at
+    once, and an interrupted run stores nothing.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import cache
+from .experiments import EXPERIMENTS, check_experiment, is_frozen, sample
+from .integrate import UNDECIDED, Integrator, get_integrator, run
+from .model import Model, check_finite
+from .stats import confidence_interval, standard_error
+
+CHUNK_TRIALS = 2500
+"""Trials per work unit; fixed so that results do not depend on ``n_jobs``."""
+
+DEFAULT_TRIALS = 10_000
+"""Trials per temperature, as in the paper."""
+
+PROGRESS_MIN_TRIALS = 200_000
+"""Runs with at least this many trajectories show a progress bar when
+``progress`` is left to ``None`` and standard error is a terminal."""
+
+
+def check_temperatures(omega_T) -> np.ndarray:
+    """Temperatures as a 1-D float array; each positive and finite."""
+    arr = np.atleast_1d(np.asarray(omega_T, dtype=float))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError("temperature must be a non-empty list of numbers")
+    for value in arr:
+        check_finite("temperature", value, positive=True)
+    return arr
+
+
+def check_trials(trials) -> int:
+    if isinstance(trials, (bool, np.bool_)) or not float(trials).is_integer():
+        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    if float(trials) < 1:
+        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    return int(trials)
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not float(seed).is_integer() or float(seed) < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_jobs(n_jobs) -> int:
+    """Number of workers: ``None`` means ``$ACTIVATION_JOBS`` or all cores."""
+    if n_jobs is None:
+        n_jobs = os.environ.get("ACTIVATION_JOBS", -1)
+    try:
+        n = int(n_jobs)
+    except (TypeError, ValueError):
+        raise ValueError(f"jobs must be an integer, got {n_jobs!r}") from None
+    if n == 0:
+        raise ValueError("jobs must be a positive integer or negative (all cores), got 0")
+    return n
+
+
+def show_progress(progress, total: int) -> bool:
+    """Resolve the ``progress`` option: ``None`` means long runs on a terminal."""
+    if progress is None:
+        env = os.environ.get("ACTIVATION_PROGRESS")
+        if env is not None:
+            return env.strip().lower() not in ("0", "off", "false", "no", "")
+        return total >= PROGRESS_MIN_TRIALS and sys.stderr.isatty()
+    return bool(progress)
+
+
+@dataclass(frozen=True)
+class Transmission:
+    """Transmission probability against temperature, with its statistics.
+
+    Attributes
+    ----------
+    experiment : str
+    model : Model
+    integrator : str
+        Name of the integrator used.
+    omega_T : ndarray(float, ndim=1)
+        Temperatures :math:`k_B T / \\hbar\\Omega`.
+    trials : int
+        Trials per temperature.
+    seed : int
+    transmitted : ndarray(int, ndim=1)
+        Transmissions per temperature.
+    undecided : ndarray(int, ndim=1)
+        Trajectories that exhausted the step budget (excluded from the
+        statistics; zero in every run we know of).
+    evaluations : int
+        Derivative evaluations spent in total.
+    """
+
+    experiment: str
+    model: Model
+    integrator: str
+    omega_T: np.ndarray
+    trials: int
+    seed: int
+    transmitted: np.ndarray
+    undecided: np.ndarray
+    evaluations: int
+
+    @property
+    def decided(self) -> np.ndarray:
+        """Trials with an outcome, per temperature."""
+        return self.trials - self.undecided
+
+    @property
+    def probability(self) -> np.ndarray:
+        """Estimated transmission probability per temperature."""
+        return self.transmitted / self.decided
+
+    @property
+    def stderr(self) -> np.ndarray:
+        """Binomial standard error of :attr:`probability`."""
+        return standard_error(self.transmitted, self.decided)
+
+    @functools.cached_property
+    def ci95(self) -> tuple[np.ndarray, np.ndarray]:
+        """Wilson 95% confidence interval ``(low, high)`` per temperature."""
+        return confidence_interval(self.transmitted, self.decided, 0.95, "wilson")
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (lists aligned with ``temperature``)."""
+        low, high = self.ci95
+        return {
+            "experiment": self.experiment,
+            "impact": self.model.s,
+            "mass": self.model.M,
+            "U0": self.model.U0,
+            "lam": self.model.lam,
+            "x0": self.model.x0,
+            "integrator": self.integrator,
+            "temperature": self.omega_T.tolist(),
+            "trials": self.trials,
+            "seed": self.seed,
+            "transmitted": self.transmitted.tolist(),
+            "undecided": self.undecided.tolist(),
+            "probability": self.probability.tolist(),
+            "stderr": self.stderr.tolist(),
+            "ci95_low": low.tolist(),
+            "ci95_high": high.tolist(),
+        }
+
+
+def _chunks(n_temperatures: int, trials: int):
+    """Work units ``(temperature index, chunk index, size)`` in a fixed order."""
+    n_chunks = math.ceil(trials / CHUNK_TRIALS)
+    for i in range(n_temperatures):
+        for c in range(n_chunks):
+            yield i, c, min(CHUNK_TRIALS, trials - c * CHUNK_TRIALS)
+
+
+def run_chunk(experiment: str, model: Model, omega_T: float, size: int, seed: int,
+              index: int, chunk: int, integrator: Integrator):
+    """Draw and run one chunk; return ``(transmitted, undecided, evaluations)``.
+
+    The random stream is ``SeedSequence(seed, spawn_key=(index, chunk))``.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, chunk)))
+    states = sample(experiment, model, omega_T, size, rng)
+    result = run(model, states, integrator, frozen=is_frozen(experiment))
+    outcome = result.outcome
+    return (int(np.count_nonzero(outcome == 1)), int(np.count_nonzero(outcome == UNDECIDED)),
+            int(result.evaluations.sum()))
+
+
+def _indexed_chunk(k, *args):
+    return k, run_chunk(*args)
+
+
+def _compute(experiment, model, omega_T, trials, seed, integrator, engine_version,
+             n_jobs=1, progress=False):
+    """Uncached ensemble; arguments already validated."""
+    from tqdm.auto import tqdm
+
+    units = list(_chunks(omega_T.size, trials))
+    tasks = [(k, experiment, model, float(omega_T[i]), size, seed, i, c, integrator)
+             for k, (i, c, size) in enumerate(units)]
+    transmitted = np.zeros(omega_T.size, dtype=np.int64)
+    undecided = np.zeros(omega_T.size, dtype=np.int64)
+    evaluations = 0
+    label = f"{experiment} s={model.s:g} M={model.M:g}"
+    with tqdm(total=omega_T.size * trials, unit="traj", unit_scale=True, desc=label,
+              disable=not progress, leave=False, smoothing=0.05) as bar:
+        if n_jobs == 1 or len(tasks) == 1:
+            results = (_indexed_chunk(*task) for task in tasks)
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(_indexed_chunk)(*task) for task in tasks)
+        for k, (tr, und, ev) in results:
+            i, _, size = units[k]
+            transmitted[i] += tr
+            undecided[i] += und
+            evaluations += ev
+            bar.update(size)
+    return Transmission(experiment, model, integrator.name, omega_T, trials, seed,
+                        transmitted, undecided, evaluations)
+
+
+def transmission_probability(experiment: str, model: Model, omega_T, *, trials: int = DEFAULT_TRIALS,
+                             seed: int = 0, integrator="adaptive", n_jobs=None, progress=None,
+                             use_cache: bool = True) -> Transmission:
+    """Transmission probability of ``experiment`` at each temperature.
+
+    Parameters
+    ----------
+    experiment : {'frozen', 'deflected', 'thermal', 'joint'}
+        See :mod:`lib.experiments`.
+    model : Model
+        Mass, impact parameter and interaction.
+    omega_T : float or sequence of float
+        Temperatures :math:`k_B T / \\hbar\\Omega`, each positive.
+    trials : int, default 10,000
+        Trials per temperature.
+    seed : int, default 0
+        Root of the random streams (see the module docstring).
+    integrator : {'adaptive', 'paper'} or Integrator, default 'adaptive'
+    n_jobs : int, optional
+        Worker processes; ``None`` means ``$ACTIVATION_JOBS`` or all cores,
+        negative values count back from all cores as in joblib. The result
+        does not depend on it.
+    progress : bool, optional
+        Show a tqdm progress bar. ``None`` (default): ``$ACTIVATION_PROGRESS``
+        if set, else only for long runs on a terminal.
+    use_cache : bool, default True
+        Look up and store the result in the on-disk cache (:mod:`lib.cache`).
+
+    Returns
+    -------
+    Transmission
+        Counts, probabilities, binomial standard errors and Wilson 95%
+        intervals per temperature, with the parameters that produced them.
+
+    Raises
+    ------
+    ValueError
+        For an unknown experiment or integrator, non-positive or non-finite
+        temperatures, non-positive trials, or a negative seed.
+    """
+    check_experiment(experiment)
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    omega_T = check_temperatures(omega_T)
+    trials = check_trials(trials)
+    seed = check_seed(seed)
+    integ = get_integrator(integrator)
+    n_jobs = check_jobs(n_jobs)
+    progress = show_progress(progress, omega_T.size * trials)
+    func = cache.cached(_compute, ignore=("n_jobs", "progress")) if use_cache else _compute
+    result = func(experiment, model, omega_T, trials, seed, integ, cache.ENGINE_VERSION,
+                  n_jobs=n_jobs, progress=progress)
+    if result.undecided.any():
+        warnings.warn(f"{int(result.undecided.sum())} trajectories exhausted the step budget and "
+                      "were left out of the statistics", RuntimeWarning, stacklevel=2)
+    return result
+
+
+__all__ = ["EXPERIMENTS", "Transmission", "transmission_probability", "CHUNK_TRIALS"]

@@ -1,0 +1,315 @@
+"""Integrators and the Python entry points that run trajectories.
+
+An :class:`Integrator` combines a tableau (:mod:`lib.tableaus`) with how it
+is driven. Two are predefined:
+
+``paper`` (:data:`PAPER`)
+    What the authors' scripts do (PROTOCOL.md): Butcher's six-stage
+    fifth-order Runge-Kutta with fixed step ``h = 5e-4`` in the lab frame,
+    from ``x0 = -20``, stopping at the first step with ``x * vx >= 0``.
+``adaptive`` (:data:`ADAPTIVE`, the default)
+    Dormand-Prince 5(4) with error control (``rtol = atol = 1e-8``), three
+    deliberate changes that leave outcomes unchanged (measured in
+    ``benchmarks/`` and ``tests/``):
+
+    * exact free flight while ``|x|`` exceeds the distance at which the
+      interaction is below ``1e-12 U0`` (:meth:`lib.model.Model.free_flight_distance`);
+    * the oscillator integrated in its rotating frame (see
+      :func:`lib.kernels.rhs`), so that the oscillator's own period does not
+      limit the step where the interaction is weak;
+    * steps limited to moving the particle by at most ``lambda``, so a
+      step can never jump over the Gaussian.
+
+The outcome rule is the paper's in both: stop at the first accepted step
+with ``x * vx >= 0``; transmitted if ``x > 0``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import kernels
+from .model import Model, check_finite
+from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
+
+REFLECTED = kernels.REFLECTED
+TRANSMITTED = kernels.TRANSMITTED
+UNDECIDED = kernels.UNDECIDED
+
+_EMPTY = np.empty(0)
+_EMPTY_STATES = np.empty((0, 4))
+
+
+@dataclass(frozen=True)
+class Integrator:
+    """How trajectories are integrated.
+
+    Parameters
+    ----------
+    name : str
+        Label used in results and cache keys.
+    tableau : Tableau
+        The Runge-Kutta method.
+    h : float
+        Fixed step (fixed-step methods) or first trial step (adaptive).
+    rtol, atol : float or None
+        Mixed tolerance for adaptive stepping; ``None`` for fixed steps.
+    free_flight_tol : float or None
+        If given, a particle farther out than the distance at which
+        ``U < free_flight_tol * U0`` is moved there exactly before integrating.
+    rotating : bool
+        Integrate the oscillator in its rotating frame.
+    max_dx : float
+        Largest particle displacement per adaptive step, in units of lambda.
+    h_max : float
+        Largest adaptive step (oscillator periods).
+    max_steps : int
+        Step budget per trajectory; a trajectory that exhausts it is
+        reported as undecided.
+    """
+
+    name: str
+    tableau: Tableau
+    h: float
+    rtol: float | None = None
+    atol: float | None = None
+    free_flight_tol: float | None = None
+    rotating: bool = False
+    max_dx: float = 1.0
+    h_max: float = 0.25
+    max_steps: int = 10**9
+    adaptive: bool = field(init=False)
+
+    def __post_init__(self):
+        check_finite("step h", self.h, positive=True)
+        adaptive = self.rtol is not None
+        if adaptive:
+            if not self.tableau.adaptive:
+                raise ValueError(f"{self.tableau.name} has no error estimate; rtol must be None")
+            check_finite("rtol", self.rtol, positive=True)
+            check_finite("atol", self.atol, positive=True)
+        if self.free_flight_tol is not None:
+            check_finite("free_flight_tol", self.free_flight_tol, positive=True)
+        check_finite("max_dx", self.max_dx, positive=True)
+        check_finite("h_max", self.h_max, positive=True)
+        if int(self.max_steps) < 1:
+            raise ValueError(f"max_steps must be at least 1, got {self.max_steps!r}")
+        object.__setattr__(self, "adaptive", adaptive)
+
+    def with_options(self, **changes) -> "Integrator":
+        """A copy with some fields changed, e.g. ``ADAPTIVE.with_options(rtol=1e-7)``."""
+        return replace(self, **changes)
+
+    # -- arguments for the kernels -------------------------------------------
+    def _kernel_args(self, model: Model):
+        tab = self.tableau
+        if self.adaptive:
+            e = tab.e
+            exponent = 1.0 / (tab.error_order + 1)
+            rtol, atol = float(self.rtol), float(self.atol)
+        else:
+            e, exponent, rtol, atol = _EMPTY, 0.0, 0.0, 0.0
+        return (tab.A, tab.b, tab.c, e, exponent, tab.fsal, float(self.h), rtol, atol,
+                float(self.max_dx) * model.lam, float(self.h_max), int(self.max_steps))
+
+    def _free_distance(self, model: Model) -> float:
+        if self.free_flight_tol is None:
+            return 0.0
+        return model.free_flight_distance(self.free_flight_tol)
+
+
+PAPER = Integrator("paper", BUTCHER_RK5, h=5e-4)
+"""The authors' protocol: Butcher RK5, fixed step 5e-4, lab frame."""
+
+ADAPTIVE = Integrator("adaptive", DORMAND_PRINCE_54, h=1e-2, rtol=1e-8, atol=1e-8,
+                      free_flight_tol=1e-12, rotating=True, max_steps=10**8)
+"""The default: Dormand-Prince 5(4), rtol = atol = 1e-8, free flight, rotating frame."""
+
+INTEGRATORS = {"adaptive": ADAPTIVE, "paper": PAPER}
+
+
+def get_integrator(spec) -> Integrator:
+    """Return an :class:`Integrator` from a name (``'adaptive'``, ``'paper'``) or an instance."""
+    if isinstance(spec, Integrator):
+        return spec
+    try:
+        return INTEGRATORS[spec]
+    except (KeyError, TypeError):
+        raise ValueError(f"integrator must be one of {sorted(INTEGRATORS)}, got {spec!r}") from None
+
+
+def kernel_parameters(model: Model, frozen: bool = False, rotating: bool = False) -> np.ndarray:
+    """The parameter vector ``p`` of :mod:`lib.kernels` for ``model``."""
+    return np.array([kernels.FOUR_PI2 / model.M, model.s, model.U0, 1.0 / model.lam**2,
+                     1.0 if frozen else 0.0, 1.0 if rotating else 0.0])
+
+
+def _as_states(states) -> np.ndarray:
+    u = np.ascontiguousarray(states, dtype=float)
+    if u.ndim == 1:
+        u = u[None, :]
+    if u.ndim != 2 or u.shape[1] != 4:
+        raise ValueError(f"initial states must have shape (n, 4) as (x, vx, y, vy), got {np.shape(states)}")
+    if not np.all(np.isfinite(u)):
+        raise ValueError("initial states must be finite")
+    return u
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Outcomes of a batch of trajectories.
+
+    Attributes
+    ----------
+    outcome : ndarray(int8, ndim=1)
+        1 transmitted, 0 reflected, -1 undecided (step budget exhausted).
+    evaluations : ndarray(int64, ndim=1)
+        Derivative evaluations spent on each trajectory.
+    final_state : ndarray(float, ndim=2) or None
+        Lab-frame state ``(x, vx, y, vy)`` where each trajectory stopped.
+    final_time : ndarray(float, ndim=1) or None
+        Time (oscillator periods) at which each trajectory stopped.
+    """
+
+    outcome: np.ndarray
+    evaluations: np.ndarray
+    final_state: np.ndarray | None = None
+    final_time: np.ndarray | None = None
+
+    @property
+    def transmitted(self) -> np.ndarray:
+        return self.outcome == TRANSMITTED
+
+
+def run(model: Model, states, integrator="adaptive", *, frozen: bool = False,
+        keep_final: bool = False) -> Outcomes:
+    """Run each initial state to its outcome.
+
+    Parameters
+    ----------
+    model : Model
+    states : array_like, shape (n, 4)
+        Initial lab-frame states ``(x, vx, y, vy)`` at time 0.
+    integrator : str or Integrator
+        ``'adaptive'`` (default) or ``'paper'``, or an :class:`Integrator`.
+    frozen : bool
+        Hold the oscillator fixed (Fig. 4a).
+    keep_final : bool
+        Also return the state and time at which each trajectory stopped.
+
+    Returns
+    -------
+    Outcomes
+    """
+    integ = get_integrator(integrator)
+    u0 = _as_states(states)
+    n = u0.shape[0]
+    p = kernel_parameters(model, frozen, integ.rotating)
+    outcome = np.empty(n, dtype=np.int8)
+    evaluations = np.empty(n, dtype=np.int64)
+    u_end = np.empty((n, 4)) if keep_final else _EMPTY_STATES
+    t_end = np.empty(n) if keep_final else _EMPTY
+    (A, b, c, e, expo, fsal, h, rtol, atol, max_dx, h_max, max_steps) = integ._kernel_args(model)
+    kernels.run_batch(u0, p, A, b, c, e, expo, fsal, h, rtol, atol, max_dx, h_max, max_steps,
+                      integ._free_distance(model), outcome, evaluations, u_end, t_end)
+    if keep_final:
+        return Outcomes(outcome, evaluations, u_end, t_end)
+    return Outcomes(outcome, evaluations)
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A recorded trajectory (lab frame).
+
+    Attributes
+    ----------
+    t : ndarray(float, ndim=1)
+        Times in oscillator periods, starting at 0.
+    states : ndarray(float, ndim=2)
+        Rows ``(x, vx, y, vy)`` at times ``t``.
+    outcome : int
+        1 transmitted, 0 reflected, -1 undecided; for a run to ``t_end``
+        the outcome is read off the last state.
+    model : Model
+    frozen : bool
+    """
+
+    t: np.ndarray
+    states: np.ndarray
+    outcome: int
+    model: Model
+    frozen: bool = False
+
+    @property
+    def x(self):
+        return self.states[:, 0]
+
+    @property
+    def vx(self):
+        return self.states[:, 1]
+
+    @property
+    def y(self):
+        return self.states[:, 2]
+
+    @property
+    def vy(self):
+        return self.states[:, 3]
+
+    @property
+    def particle_energy(self):
+        return self.model.particle_energy(self.vx)
+
+    @property
+    def oscillator_energy(self):
+        return self.model.oscillator_energy(self.y, self.vy)
+
+    @property
+    def interaction_energy(self):
+        return self.model.potential(self.x, self.y)
+
+    @property
+    def total_energy(self):
+        return self.model.total_energy(self.states)
+
+
+def trajectory(model: Model, state, integrator="adaptive", *, frozen: bool = False,
+               t_end: float | None = None, max_points: int = 5_000_000) -> Trajectory:
+    """Integrate one trajectory from ``state`` and record every step.
+
+    The whole path is integrated (no free flight), so it can be plotted.
+    With ``t_end=None`` integration stops at the outcome; otherwise it runs
+    to ``t_end`` (oscillator periods) whatever happens, which is useful for
+    convergence and energy-conservation studies.
+    """
+    integ = get_integrator(integrator)
+    u = _as_states(state)[0].copy()
+    if t_end is not None:
+        t_end = check_finite("t_end", t_end, positive=True)
+    p = kernel_parameters(model, frozen, integ.rotating)
+    (A, b, c, e, expo, fsal, h, rtol, atol, max_dx, h_max, max_steps) = integ._kernel_args(model)
+    n_stages = b.shape[0]
+    K = np.empty((n_stages, 4))
+    tmp, unew, err = np.empty(4), np.empty(4), np.empty(4)
+    counts = np.zeros(4, dtype=np.int64)
+    chunks = [np.concatenate([[0.0], u])[None, :]]
+    t = 0.0
+    stop = t_end is None
+    status = kernels.UNDECIDED
+    while True:
+        capacity = min(max(1024, 4 * counts[0]), max_points)
+        rec = np.empty((capacity, 5))
+        counts[2] = 0
+        status, t, h = kernels.integrate(u, t, h, p, A, b, c, e, expo, fsal, rtol, atol, max_dx,
+                                         h_max, max_steps - counts[0], -1.0 if stop else t_end,
+                                         stop, K, tmp, unew, err, rec, counts)
+        chunks.append(rec[: counts[2]])
+        if status != kernels.RECORD_FULL or sum(len(ch) for ch in chunks) >= max_points:
+            break
+    data = np.concatenate(chunks)
+    if status in (kernels.REACHED_END, kernels.RECORD_FULL):
+        status = kernels.classify(u)
+        if status == 2:
+            status = kernels.UNDECIDED
+    return Trajectory(data[:, 0], data[:, 1:], int(status), model, frozen)

@@ -1,0 +1,202 @@
+r"""Transmission phase space (paper Sec. III B, Fig. 3).
+
+For a fixed oscillator phase :math:`\phi`, every point of a grid of particle
+energies :math:`\mathcal{E}_\mathrm{particle}` and oscillator energies
+:math:`\mathcal{E}_\mathrm{oscillator}` is one trajectory; the map records
+which are transmitted (the region :math:`\mathcal{A}` of the paper).
+
+Conventions for the oscillator's initial state (PROTOCOL.md):
+
+``paper-text`` (default)
+    What the paper says: amplitude :math:`A = \sqrt{2\mathcal{E}_\mathrm{osc}}`,
+    :math:`y_0 = A\sin\phi`, :math:`\dot y_0 = 2\pi A\cos\phi`, so the
+    oscillator really has the energy on the axis.
+``published-script``
+    What the authors' script does: :math:`y_0 = A\sin\phi` but
+    :math:`\dot y_0 = 2\pi\cos\phi` (the amplitude is missing from the
+    speed), so except at :math:`\phi = \pi/2, 3\pi/2` the oscillator's
+    energy is not the labelled one. The script also runs
+    :math:`\phi = k\pi/4` for ``k = 0..8``, ``k = 8`` repeating ``k = 0``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import cache
+from .ensemble import check_jobs
+from .experiments import initial_states
+from .integrate import TRANSMITTED, Integrator, get_integrator, run
+from .model import Model, check_finite
+
+CONVENTIONS = ("paper-text", "published-script")
+
+PAPER_PHASES = tuple(k * math.pi / 4 for k in range(8))
+"""The eight phases of Fig. 3, :math:`k\\pi/4` for ``k = 0..7``."""
+
+SCRIPT_PHASES = tuple(k * math.pi / 4 for k in range(9))
+"""The published script's nine phases, ``k = 0..8``."""
+
+PARTICLE_RANGE = (0.1, 12.0)
+OSCILLATOR_RANGE = (0.0, 20.0)
+PAPER_GRID = 200
+
+
+def check_convention(convention: str) -> str:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}; got {convention!r}")
+    return convention
+
+
+def oscillator_initial(energy, phase, convention: str = "paper-text"):
+    """Initial ``(y0, vy0)`` for oscillator ``energy`` and ``phase`` under ``convention``."""
+    check_convention(convention)
+    amplitude = np.sqrt(2.0 * np.asarray(energy, dtype=float))
+    y0 = amplitude * np.sin(phase)
+    if convention == "paper-text":
+        vy0 = 2.0 * math.pi * amplitude * np.cos(phase)
+    else:
+        vy0 = 2.0 * math.pi * np.cos(phase) * np.ones_like(amplitude)
+    return y0, vy0
+
+
+def grid_states(model: Model, phase: float, particle_energy, oscillator_energy,
+                convention: str = "paper-text") -> np.ndarray:
+    """Initial states for every grid point; rows ordered oscillator-major.
+
+    Returns shape ``(n_osc * n_particle, 4)``: row ``i * n_particle + j``
+    has oscillator energy ``oscillator_energy[i]`` and particle energy
+    ``particle_energy[j]``.
+    """
+    ep, eo = np.meshgrid(particle_energy, oscillator_energy)
+    y0, vy0 = oscillator_initial(eo, phase, convention)
+    return initial_states(ep.ravel(), y0.ravel(), vy0.ravel(), model)
+
+
+@dataclass(frozen=True)
+class PhaseSpaceMap:
+    """Outcome over an (E_particle, E_oscillator) grid at one phase.
+
+    Attributes
+    ----------
+    model : Model
+    phase : float
+        Oscillator phase :math:`\\phi` (radians).
+    convention : str
+    particle_energy : ndarray(float, ndim=1)
+        Grid of :math:`\\mathcal{E}_\\mathrm{particle}` (columns).
+    oscillator_energy : ndarray(float, ndim=1)
+        Grid of :math:`\\mathcal{E}_\\mathrm{oscillator}` (rows).
+    transmitted : ndarray(bool, ndim=2)
+        Shape ``(n_osc, n_particle)``; True where the particle passes.
+    integrator : str
+    """
+
+    model: Model
+    phase: float
+    convention: str
+    particle_energy: np.ndarray
+    oscillator_energy: np.ndarray
+    transmitted: np.ndarray
+    integrator: str
+
+    @property
+    def transmitted_fraction(self) -> float:
+        """Fraction of grid points in the transmitting region."""
+        return float(self.transmitted.mean())
+
+    def to_dict(self) -> dict:
+        return {
+            "impact": self.model.s,
+            "mass": self.model.M,
+            "U0": self.model.U0,
+            "lam": self.model.lam,
+            "x0": self.model.x0,
+            "phase": self.phase,
+            "convention": self.convention,
+            "integrator": self.integrator,
+            "particle_energy": self.particle_energy.tolist(),
+            "oscillator_energy": self.oscillator_energy.tolist(),
+            "transmitted_fraction": self.transmitted_fraction,
+            "transmitted": self.transmitted.astype(int).tolist(),
+        }
+
+
+def _rows(model, phase, particle_energy, oscillator_energy, convention, integrator):
+    states = grid_states(model, phase, particle_energy, oscillator_energy, convention)
+    outcome = run(model, states, integrator).outcome
+    return (outcome == TRANSMITTED).reshape(len(oscillator_energy), len(particle_energy))
+
+
+def _compute_map(model, phase, particle_energy, oscillator_energy, convention, integrator,
+                 engine_version, n_jobs=1):
+    n_osc = oscillator_energy.size
+    if n_jobs == 1 or n_osc * particle_energy.size < 5000:
+        transmitted = _rows(model, phase, particle_energy, oscillator_energy, convention, integrator)
+    else:
+        from joblib import Parallel, delayed
+
+        blocks = np.array_split(np.arange(n_osc), min(n_osc, 16))
+        parts = Parallel(n_jobs=n_jobs)(
+            delayed(_rows)(model, phase, particle_energy, oscillator_energy[b], convention, integrator)
+            for b in blocks)
+        transmitted = np.concatenate(parts, axis=0)
+    return PhaseSpaceMap(model, float(phase), convention, particle_energy, oscillator_energy,
+                         transmitted, integrator.name)
+
+
+def _axis(name, spec, default_range, grid):
+    if spec is None:
+        spec = default_range
+    arr = np.asarray(spec, dtype=float)
+    if arr.shape == (2,):
+        lo = check_finite(f"{name} lower bound", arr[0], nonnegative=True)
+        hi = check_finite(f"{name} upper bound", arr[1], nonnegative=True)
+        if not hi > lo:
+            raise ValueError(f"{name} range must be increasing, got {spec!r}")
+        return np.linspace(lo, hi, grid)
+    if arr.ndim != 1 or arr.size < 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be a (low, high) pair or a list of non-negative energies")
+    return arr
+
+
+def phase_space_map(model: Model, phase: float, *, grid: int = PAPER_GRID, particle_energy=None,
+                    oscillator_energy=None, convention: str = "paper-text", integrator="adaptive",
+                    n_jobs=None, use_cache: bool = True) -> PhaseSpaceMap:
+    """Transmission map over particle and oscillator energies at one phase.
+
+    Parameters
+    ----------
+    model : Model
+    phase : float
+        Oscillator phase :math:`\\phi` in radians.
+    grid : int, default 200
+        Points per axis when a range is given.
+    particle_energy, oscillator_energy : (low, high) or sequence, optional
+        Axis ranges (``grid`` evenly spaced points including both ends) or
+        explicit values. Defaults: the paper's [0.1, 12] and [0, 20].
+    convention : {'paper-text', 'published-script'}
+        How the oscillator's energy and phase set its initial state.
+    integrator : {'adaptive', 'paper'} or Integrator
+    n_jobs : int, optional
+        Worker processes (``None``: ``$ACTIVATION_JOBS`` or all cores).
+    use_cache : bool
+        Use the on-disk cache.
+    """
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    phase = check_finite("phase", phase)
+    if isinstance(grid, (bool, np.bool_)) or int(grid) != grid or int(grid) < 2:
+        raise ValueError(f"grid must be an integer of at least 2, got {grid!r}")
+    grid = int(grid)
+    pe = _axis("particle energy", particle_energy, PARTICLE_RANGE, grid)
+    oe = _axis("oscillator energy", oscillator_energy, OSCILLATOR_RANGE, grid)
+    if np.any(pe <= 0):
+        raise ValueError("particle energies must be positive (the particle must move)")
+    check_convention(convention)
+    integ: Integrator = get_integrator(integrator)
+    n_jobs = check_jobs(n_jobs)
+    func = cache.cached(_compute_map, ignore=("n_jobs",)) if use_cache else _compute_map
+    return func(model, phase, pe, oe, convention, integ, cache.ENGINE_VERSION, n_jobs=n_jobs)

@@ -1,0 +1,171 @@
+"""Plotting helpers with Wong's colour-blind-safe palette (Nature Methods 8, 441).
+
+The paper draws transmission probabilities on a logarithmic axis against
+:math:`1/\\omega_T` and phase-space maps in orange (reflected) and green
+(transmitted); these helpers do the same so the book's figures can be set
+beside the paper's.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+WONG = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+"""Wong's eight colours."""
+
+MASS_STYLE = {
+    0.2: {"color": WONG["blue"], "marker": "o", "label": "light (M = 1/5)"},
+    1.0: {"color": WONG["vermillion"], "marker": "s", "label": "medium (M = 1)"},
+    5.0: {"color": WONG["purple"], "marker": "^", "label": "heavy (M = 5)"},
+}
+"""Colour, marker and label for the paper's three masses."""
+
+OUTCOME_COLORS = (WONG["orange"], WONG["green"])
+"""Reflected, transmitted (as in the paper's Fig. 3)."""
+
+BOOK_WIDTH = 7.0
+"""Figure width in inches that fills the book's text column."""
+
+
+def mass_style(M: float) -> dict:
+    """Style of one of the paper's masses, or a neutral style for any other."""
+    for m, style in MASS_STYLE.items():
+        if math.isclose(M, m):
+            return dict(style)
+    return {"color": WONG["black"], "marker": "D", "label": f"M = {M:g}"}
+
+
+def use_book_style():
+    """Matplotlib settings for legible figures at book width."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update({
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+        "font.size": 10,
+        "axes.titlesize": 10,
+        "axes.labelsize": 10,
+        "legend.fontsize": 8.5,
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "axes.prop_cycle": mpl.cycler(color=[WONG[c] for c in ("blue", "vermillion", "green", "purple",
+                                                                   "orange", "sky_blue", "black")]),
+        "figure.constrained_layout.use": True,
+    })
+
+
+def phase_label(phase: float) -> str:
+    """``'3π/4'``-style label for multiples of π/4."""
+    k = phase / (math.pi / 4)
+    if not math.isclose(k, round(k), abs_tol=1e-9):
+        return f"{phase:.3g}"
+    k = int(round(k))
+    if k == 0:
+        return "0"
+    from fractions import Fraction
+
+    f = Fraction(k, 4)
+    num = "" if f.numerator == 1 else str(f.numerator)
+    return f"{num}π" if f.denominator == 1 else f"{num}π/{f.denominator}"
+
+
+def plot_phase_map(ax, pmap, *, title: str | None = None, legend: bool = False):
+    """Draw a :class:`lib.phase_space.PhaseSpaceMap` (orange reflected, green transmitted)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    pe, oe = pmap.particle_energy, pmap.oscillator_energy
+    dx = (pe[-1] - pe[0]) / max(len(pe) - 1, 1) / 2
+    dy = (oe[-1] - oe[0]) / max(len(oe) - 1, 1) / 2
+    ax.imshow(pmap.transmitted.astype(int), origin="lower", aspect="auto", interpolation="nearest",
+              cmap=ListedColormap(OUTCOME_COLORS), vmin=0, vmax=1,
+              extent=(pe[0] - dx, pe[-1] + dx, oe[0] - dy, oe[-1] + dy))
+    ax.set_xlabel(r"$\mathcal{E}_\mathrm{particle}$ ($\hbar\Omega$)")
+    ax.set_ylabel(r"$\mathcal{E}_\mathrm{oscillator}$ ($\hbar\Omega$)")
+    if title is None:
+        title = f"s = {pmap.model.s:g}, φ = {phase_label(pmap.phase)}"
+    ax.set_title(title)
+    if legend:
+        ax.legend(handles=[Patch(color=OUTCOME_COLORS[0], label="reflected"),
+                           Patch(color=OUTCOME_COLORS[1], label="transmitted")],
+                  loc="upper right", framealpha=0.9)
+    return ax
+
+
+def plot_transmission(ax, result, *, errorbars: bool = True, **style):
+    """Scatter :math:`\\mathcal{P}` against :math:`1/\\omega_T` on a log axis, with 95% intervals.
+
+    Points with no transmission cannot be drawn on a log axis; their Wilson
+    upper limits are drawn as downward carets.
+    """
+    st = mass_style(result.model.M)
+    st.update(style)
+    color, marker, label = st.pop("color"), st.pop("marker"), st.pop("label")
+    x = 1.0 / result.omega_T
+    p = result.probability
+    pos = p > 0
+    ms = st.pop("ms", 3.5)
+    if errorbars:
+        low, high = result.ci95
+        ax.errorbar(x[pos], p[pos], yerr=[p[pos] - low[pos], high[pos] - p[pos]], fmt=marker, ms=ms,
+                    color=color, mfc="none", mew=0.9, elinewidth=0.6, capsize=0, label=label, **st)
+        if (~pos).any():
+            ax.plot(x[~pos], high[~pos], "v", ms=ms, color=color, alpha=0.5, mew=0)
+    else:
+        ax.plot(x[pos], p[pos], marker, ms=ms, color=color, mfc="none", mew=0.9, ls="none",
+                label=label, **st)
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$1/\omega_T$ ($\omega_T = k_BT/\hbar\Omega$)")
+    ax.set_ylabel(r"transmission probability $\mathcal{P}$")
+    return ax
+
+
+def plot_arrhenius(ax, energy: float, omega_T, *, label: str | None = None, **style):
+    """Draw :math:`e^{-E/\\omega_T}` against :math:`1/\\omega_T`."""
+    x = np.linspace(0.0, 1.0 / np.min(omega_T), 200)
+    style.setdefault("color", WONG["black"])
+    style.setdefault("lw", 1.2)
+    ax.plot(x, np.exp(-energy * x), label=label, **style)
+    return ax
+
+
+def plot_barrier_lines(ax, model, omega_T, *, relaxed: bool = True, frozen: bool = True,
+                       color=None, labels: bool = True):
+    """Frozen (solid) and relaxed (dashed) Arrhenius lines for ``model``."""
+    from .barriers import frozen_barrier, relaxed_barrier
+
+    color = color or WONG["black"]
+    s = model.s
+    if frozen:
+        ef = frozen_barrier(model)
+        plot_arrhenius(ax, ef, omega_T, color=color, ls="-",
+                       label=f"frozen, s = {s:g}: $U(s)$ = {ef:.3f}" if labels else None)
+    if relaxed:
+        er = relaxed_barrier(model).energy
+        plot_arrhenius(ax, er, omega_T, color=color, ls="--",
+                       label=f"relaxed, s = {s:g}: $\\mathcal{{E}}_*$ = {er:.3f}" if labels else None)
+    return ax
+
+
+def plot_local_activation(ax, local, **style):
+    """:math:`E_a(\\omega_T)` with a one-standard-error band."""
+    color = style.pop("color", WONG["black"])
+    label = style.pop("label", None)
+    ok = np.isfinite(local.energy)
+    ax.plot(local.omega_T[ok], local.energy[ok], "-o", ms=2.5, color=color, label=label, **style)
+    ax.fill_between(local.omega_T[ok], (local.energy - local.energy_err)[ok],
+                    (local.energy + local.energy_err)[ok], color=color, alpha=0.2, lw=0)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\omega_T = k_BT/\hbar\Omega$")
+    ax.set_ylabel(r"$E_a = d(-\ln\mathcal{P})/d(1/\omega_T)$ ($\hbar\Omega$)")
+    return ax

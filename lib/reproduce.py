@@ -1,0 +1,139 @@
+"""The data behind the paper's Figs. 3-5, at the paper's resolution (PROTOCOL.md).
+
+* Fig. 3: M = 1, s in {0, 2}, phases k pi/4 (k = 0..7), a 200 x 200 grid
+  of particle energies [0.1, 12] and oscillator energies [0, 20].
+* Fig. 4 (frozen, deflected) and Fig. 5 (thermal, joint): s in {0, 2},
+  M in {1/5, 1, 5}, the 250 temperatures of :func:`lib.experiments.paper_temperatures`,
+  10,000 trials per temperature.
+
+One seed, :data:`PAPER_SEED`, serves every panel: as in the paper, the three
+masses see the same random draws (so the frozen results coincide across
+masses), and frozen and deflected runs launch the same particles (so they
+coincide at s = 0). Every block goes through the on-disk cache, so an
+interrupted run resumes from the last finished block, and the book reuses
+what this computed.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, cache
+from .ensemble import DEFAULT_TRIALS, transmission_probability, show_progress
+from .experiments import paper_temperatures
+from .model import Model
+from .phase_space import PAPER_GRID, PAPER_PHASES, SCRIPT_PHASES, phase_space_map
+
+PAPER_SEED = 20240521
+"""The one seed used for every ensemble of the reproduction."""
+
+MASSES = (0.2, 1.0, 5.0)
+IMPACTS = (0.0, 2.0)
+FIGURE_EXPERIMENTS = {"4": ("frozen", "deflected"), "5": ("thermal", "joint")}
+FIGURES = ("3", "4", "5")
+
+
+def ensemble_blocks(figure: str):
+    """The ``(experiment, s, M)`` blocks of Fig. 4 or 5."""
+    return [(e, s, M) for e in FIGURE_EXPERIMENTS[figure] for s in IMPACTS for M in MASSES]
+
+
+def ensemble_data(figure: str, *, trials: int = DEFAULT_TRIALS, seed: int = PAPER_SEED,
+                  omega_T=None, integrator="adaptive", n_jobs=None, progress=None,
+                  use_cache: bool = True) -> dict:
+    """Transmission results of Fig. 4 or 5, keyed by ``(experiment, s, M)``."""
+    from tqdm.auto import tqdm
+
+    if figure not in FIGURE_EXPERIMENTS:
+        raise ValueError(f"figure must be 4 or 5 for ensembles, got {figure!r}")
+    temps = paper_temperatures() if omega_T is None else np.asarray(omega_T, dtype=float)
+    blocks = ensemble_blocks(figure)
+    total = len(blocks) * temps.size * trials
+    show = show_progress(progress, total)
+    out = {}
+    with tqdm(total=total, unit="traj", unit_scale=True, desc=f"Fig. {figure}", disable=not show) as bar:
+        for experiment, s, M in blocks:
+            out[(experiment, s, M)] = transmission_probability(
+                experiment, Model(M=M, s=s), temps, trials=trials, seed=seed, integrator=integrator,
+                n_jobs=n_jobs, progress=show, use_cache=use_cache)
+            bar.update(temps.size * trials)
+    return out
+
+
+def phase_space_data(*, grid: int = PAPER_GRID, convention: str = "paper-text", M: float = 1.0,
+                     integrator="adaptive", n_jobs=None, progress=None, use_cache: bool = True) -> dict:
+    """Fig. 3 maps keyed by ``(s, phase)``.
+
+    The ``published-script`` convention runs the script's nine phases.
+    """
+    from tqdm.auto import tqdm
+
+    phases = PAPER_PHASES if convention == "paper-text" else SCRIPT_PHASES
+    keys = [(s, phi) for s in IMPACTS for phi in phases]
+    show = show_progress(progress, len(keys) * grid * grid)
+    out = {}
+    for s, phi in tqdm(keys, desc="Fig. 3", unit="map", disable=not show):
+        out[(s, phi)] = phase_space_map(Model(M=M, s=s), phi, grid=grid, convention=convention,
+                                        integrator=integrator, n_jobs=n_jobs, use_cache=use_cache)
+    return out
+
+
+def _protocol(figure: str, trials: int, seed: int, integrator: str) -> dict:
+    if figure == "3":
+        return {"M": 1.0, "impacts": list(IMPACTS), "phases": list(PAPER_PHASES), "grid": PAPER_GRID,
+                "particle_energy": [0.1, 12.0], "oscillator_energy": [0.0, 20.0],
+                "convention": "paper-text", "U0": 10.0, "lam": 2.0, "x0": -20.0, "integrator": integrator}
+    return {"experiments": list(FIGURE_EXPERIMENTS[figure]), "impacts": list(IMPACTS),
+            "masses": list(MASSES), "temperatures": paper_temperatures().tolist(), "trials": trials,
+            "seed": seed, "U0": 10.0, "lam": 2.0, "x0": -20.0, "integrator": integrator}
+
+
+def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIALS, seed: int = PAPER_SEED,
+              integrator: str = "adaptive", n_jobs=None, progress=None,
+              use_cache: bool = True) -> list[Path]:
+    """Compute the data of ``figures`` and write it, with its parameters, to ``out_dir``.
+
+    For each figure ``N`` writes ``figureN.json`` (parameters, and every
+    number plotted) and ``figureN.npz`` (the same as arrays). Returns the
+    paths written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fig in figures:
+        if fig not in FIGURES:
+            raise ValueError(f"figure must be one of 3, 4, 5 or all; got {fig!r}")
+        t0 = time.perf_counter()
+        meta = {"figure": fig, "lib_version": __version__, "engine_version": cache.ENGINE_VERSION,
+                "protocol": _protocol(fig, trials, seed, integrator)}
+        arrays = {}
+        if fig == "3":
+            maps = phase_space_data(integrator=integrator, n_jobs=n_jobs, progress=progress,
+                                    use_cache=use_cache)
+            panels = []
+            for (s, phi), m in maps.items():
+                key = f"s{s:g}_phi{round(phi / (np.pi / 4))}"
+                arrays[key] = m.transmitted
+                panels.append({"key": key, "impact": s, "phase": phi,
+                               "transmitted_fraction": m.transmitted_fraction})
+            arrays["particle_energy"] = next(iter(maps.values())).particle_energy
+            arrays["oscillator_energy"] = next(iter(maps.values())).oscillator_energy
+        else:
+            data = ensemble_data(fig, trials=trials, seed=seed, integrator=integrator, n_jobs=n_jobs,
+                                 progress=progress, use_cache=use_cache)
+            panels = []
+            for (e, s, M), r in data.items():
+                key = f"{e}_s{s:g}_M{M:g}"
+                arrays[key + "_transmitted"] = r.transmitted
+                panels.append({"key": key, **r.to_dict()})
+            arrays["temperature"] = paper_temperatures()
+        meta["panels"] = panels
+        meta["seconds"] = round(time.perf_counter() - t0, 1)
+        jpath, npath = out / f"figure{fig}.json", out / f"figure{fig}.npz"
+        jpath.write_text(json.dumps(meta, indent=1))
+        np.savez_compressed(npath, **arrays)
+        written += [jpath, npath]
+    return written

@@ -1,0 +1,164 @@
+"""Ensembles: Monte Carlo against closed forms, seeding, parallelism, caching."""
+import math
+import os
+
+import numpy as np
+import pytest
+
+import lib
+from lib import cache, ensemble
+from lib.barriers import frozen_barrier
+from lib.ensemble import transmission_probability
+from lib.model import Model
+
+
+@pytest.mark.parametrize("s", [0.0, 2.0])
+def test_frozen_monte_carlo_matches_arrhenius_within_four_standard_errors(s):
+    # Frozen oscillator: transmitted iff E > U(s), and E ~ Exp(omega), so
+    # P = exp(-U(s) / omega) exactly.
+    model = Model(M=1.0, s=s)
+    omegas = np.array([1.5, 3.0, 6.0, 12.0, 40.0])
+    r = transmission_probability("frozen", model, omegas, trials=4000, seed=11)
+    exact = np.exp(-frozen_barrier(model) / omegas)
+    sigma = np.sqrt(exact * (1 - exact) / 4000)
+    assert np.all(np.abs(r.probability - exact) < 4 * sigma)
+    # and the 95% intervals cover the exact value at most temperatures
+    low, high = r.ci95
+    assert np.count_nonzero((low <= exact) & (exact <= high)) >= 4
+
+
+def test_frozen_results_are_identical_for_the_three_masses():
+    # The paper: same seed, identical frozen results for every mass.
+    omegas = [2.0, 8.0]
+    counts = [transmission_probability("frozen", Model(M=M, s=2.0), omegas, trials=1500, seed=3).transmitted
+              for M in (0.2, 1.0, 5.0)]
+    assert all(np.array_equal(counts[0], c) for c in counts[1:])
+
+
+def test_deflected_equals_frozen_at_zero_impact_parameter():
+    omegas = [3.0, 10.0]
+    a = transmission_probability("frozen", Model(M=5.0, s=0.0), omegas, trials=1500, seed=8)
+    b = transmission_probability("deflected", Model(M=5.0, s=0.0), omegas, trials=1500, seed=8)
+    assert np.array_equal(a.transmitted, b.transmitted)
+
+
+def test_deflection_lowers_the_barrier_between_relaxed_and_frozen():
+    # s = 2: the free oscillator makes way, so P lies between the Arrhenius
+    # lines of the frozen (6.07) and relaxed (3.25) barriers.
+    from lib.barriers import relaxed_barrier
+
+    model = Model(M=5.0, s=2.0)
+    omegas = np.array([1.5, 3.0])
+    r = transmission_probability("deflected", model, omegas, trials=4000, seed=2)
+    lo = np.exp(-frozen_barrier(model) / omegas)
+    hi = np.exp(-relaxed_barrier(model).energy / omegas)
+    assert np.all(r.probability > lo + 4 * np.sqrt(lo / 4000)) and np.all(r.probability < hi)
+
+
+@pytest.mark.parametrize("experiment", ["thermal", "joint"])
+def test_serial_equals_parallel_for_one_seed(experiment):
+    model = Model(M=1.0, s=2.0)
+    kw = dict(trials=3100, seed=99, use_cache=False)  # 2 chunks of 2500 + 600
+    serial = transmission_probability(experiment, model, [1.5, 6.0, 30.0], n_jobs=1, **kw)
+    parallel = transmission_probability(experiment, model, [1.5, 6.0, 30.0], n_jobs=2, **kw)
+    assert np.array_equal(serial.transmitted, parallel.transmitted)
+    assert serial.evaluations == parallel.evaluations
+
+
+def test_seed_changes_results_and_probabilities_are_consistent():
+    model = Model(M=1.0, s=2.0)
+    a = transmission_probability("thermal", model, [5.0], trials=2000, seed=1)
+    b = transmission_probability("thermal", model, [5.0], trials=2000, seed=2)
+    assert a.transmitted[0] != b.transmitted[0]
+    z = (a.probability - b.probability) / np.hypot(a.stderr, b.stderr)
+    assert abs(z[0]) < 4
+
+
+def test_result_record_and_json_keys():
+    r = transmission_probability("joint", Model(M=0.2, s=0.0), [2.0, 20.0], trials=500, seed=4)
+    d = r.to_dict()
+    for key in ("experiment", "impact", "mass", "temperature", "trials", "seed", "probability", "stderr",
+                "ci95_low", "ci95_high"):
+        assert key in d
+    assert len(d["probability"]) == len(d["temperature"]) == 2
+    assert np.allclose(r.stderr, np.sqrt(r.probability * (1 - r.probability) / 500))
+    low, high = r.ci95
+    assert np.all(low <= r.probability) and np.all(r.probability <= high)
+
+
+def test_wilson_interval_matches_closed_form():
+    from lib.stats import confidence_interval
+
+    k, n, z = 37, 400, 1.959963984540054
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    low, high = confidence_interval(k, n)
+    assert low == pytest.approx(centre - half, rel=1e-9) and high == pytest.approx(centre + half, rel=1e-9)
+    low0, high0 = confidence_interval(0, 100)
+    assert low0 == 0 and 0 < high0 < 0.05
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(experiment="thermo"), "experiment"), (dict(omega_T=[1.0, 0.0]), "temperature"),
+    (dict(omega_T=[float("nan")]), "temperature"), (dict(trials=0), "trials"),
+    (dict(trials=2.5), "trials"), (dict(seed=-1), "seed"), (dict(integrator="rk4"), "integrator"),
+    (dict(n_jobs=0), "jobs"),
+])
+def test_bad_input_raises_value_error_naming_the_parameter(kwargs, message):
+    args = dict(experiment="thermal", model=Model(), omega_T=[1.0], trials=10, seed=0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        transmission_probability(args.pop("experiment"), args.pop("model"), args.pop("omega_T"), **args)
+
+
+def _cache_entries():
+    root = cache.cache_dir()
+    return sorted(str(p) for p in root.rglob("output.pkl")) if root.exists() else []
+
+
+def test_cache_returns_stored_result_keyed_by_parameters(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACTIVATION_CACHE", str(tmp_path / "c"))
+    model = Model(M=1.0, s=2.0)
+    first = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5)
+    assert len(_cache_entries()) == 1
+    calls = []
+    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0))
+    again = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5, n_jobs=1)
+    assert not calls and np.array_equal(first.transmitted, again.transmitted)
+    # any changed parameter is a new entry
+    transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=6)
+    transmission_probability("deflected", Model(M=1.0, s=2.0, lam=2.1), [2.0, 9.0], trials=800, seed=5)
+    assert len(calls) > 0 and len(_cache_entries()) == 3
+    # as is a new engine version
+    monkeypatch.setattr(cache, "ENGINE_VERSION", "test-bump")
+    transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5)
+    assert len(_cache_entries()) == 4
+
+
+def test_cache_location_can_be_disabled(monkeypatch):
+    monkeypatch.setenv("ACTIVATION_CACHE", "off")
+    assert cache.cache_dir() is None
+    r = transmission_probability("frozen", Model(), [5.0], trials=100, seed=0)
+    assert r.trials == 100
+
+
+def test_interrupted_run_leaves_nothing_in_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACTIVATION_CACHE", str(tmp_path / "c"))
+    real = ensemble.run_chunk
+    state = {"n": 0}
+
+    def flaky(*args):
+        state["n"] += 1
+        if state["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(ensemble, "run_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, n_jobs=1)
+    assert _cache_entries() == []
+    monkeypatch.setattr(ensemble, "run_chunk", real)
+    r = transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, n_jobs=1)
+    fresh = transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, use_cache=False)
+    assert len(_cache_entries()) == 1 and np.array_equal(r.transmitted, fresh.transmitted)

@@ -1,0 +1,86 @@
+"""Initial-condition samplers follow PROTOCOL.md."""
+import math
+
+import numpy as np
+import pytest
+
+import lib
+from lib.experiments import paper_temperatures, sample
+from lib.model import EIGHT_PI2, Model
+
+N = 40_000
+
+
+def particle_energy(model, states):
+    return model.particle_energy(states[:, 1])
+
+
+def test_paper_temperatures():
+    t = paper_temperatures()
+    assert t.size == 250 and t[0] == 1 and t[-1] == 150
+    assert np.count_nonzero(t == 4.0) == 2
+    assert np.allclose(np.diff(t[:50]), 3 / 49) and np.allclose(np.diff(t[50:]), 146 / 199)
+
+
+@pytest.mark.parametrize("experiment", ["frozen", "deflected"])
+def test_stationary_oscillator_samples(experiment, rng):
+    model, omega = Model(M=5.0, s=2.0), 3.0
+    u = sample(experiment, model, omega, N, rng)
+    assert np.all(u[:, 0] == -20.0) and np.all(u[:, 1] > 0) and np.all(u[:, 2:] == 0)
+    e = particle_energy(model, u)
+    # exponential with mean omega: mean and variance within 4 standard errors
+    assert abs(e.mean() - omega) < 4 * omega / math.sqrt(N)
+    assert abs(np.mean(e > 2 * omega) - math.exp(-2)) < 4 * math.sqrt(math.exp(-2) / N)
+
+
+def test_thermal_oscillator_levels_phases_and_amplitudes(rng):
+    model, omega = Model(M=1.0, s=0.0), 2.5
+    u = sample("thermal", model, omega, N, rng)
+    e_osc = model.oscillator_energy(u[:, 2], u[:, 3])
+    n = e_osc - 0.5
+    assert np.allclose(n, np.round(n), atol=1e-9)  # E_osc = n + 1/2 exactly
+    n = np.round(n)
+    q = math.exp(-1 / omega)
+    mean_n, sd_n = q / (1 - q), math.sqrt(q) / (1 - q)
+    assert abs(n.mean() - mean_n) < 4 * sd_n / math.sqrt(N)
+    assert abs(np.mean(n == 0) - (1 - q)) < 4 * math.sqrt(q * (1 - q) / N)
+    phase = np.arctan2(u[:, 2], u[:, 3] / (2 * math.pi)) % (2 * math.pi)
+    assert abs(phase.mean() - math.pi) < 4 * (2 * math.pi / math.sqrt(12)) / math.sqrt(N)
+    e = particle_energy(model, u)
+    assert abs(e.mean() - omega) < 4 * omega / math.sqrt(N)
+
+
+def test_joint_total_energy_is_boltzmann_and_split_uniformly(rng):
+    model, omega = Model(M=0.2, s=2.0), 4.0
+    u = sample("joint", model, omega, N, rng)
+    n = np.round(model.oscillator_energy(u[:, 2], u[:, 3]) - 0.5)
+    e_p = particle_energy(model, u)
+    total = e_p + n
+    assert np.all(e_p >= 0) and np.all(n <= np.floor(total) + 1e-9)
+    assert abs(total.mean() - omega) < 4 * omega / math.sqrt(N)
+    # given the total E, n is uniform on 0..floor(E): for 4 <= E < 5, P(n = 0) = 1/5
+    sel = (total >= 4) & (total < 5)
+    assert abs(np.mean(n[sel] == 0) - 0.2) < 4 * math.sqrt(0.16 / sel.sum())
+
+
+def test_first_draw_is_shared_across_experiments():
+    model = Model(M=1.0, s=2.0)
+    draws = {e: sample(e, model, 2.0, 100, np.random.default_rng(5)) for e in ("frozen", "deflected", "thermal")}
+    assert np.array_equal(draws["frozen"], draws["deflected"])
+    assert np.array_equal(draws["frozen"][:, 1], draws["thermal"][:, 1])
+
+
+def test_speed_and_start_follow_the_model():
+    model = Model(M=5.0, x0=-15.0)
+    u = sample("frozen", model, 1.0, 10, np.random.default_rng(0))
+    e = np.random.default_rng(0).exponential(1.0, 10)
+    assert np.allclose(u[:, 1], np.sqrt(EIGHT_PI2 * e / 5.0)) and np.all(u[:, 0] == -15.0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("thermo", 1.0), "experiment"), (("thermal", 0.0), "temperature"),
+    (("thermal", -1.0), "temperature"), (("joint", float("nan")), "temperature"),
+])
+def test_sampler_rejects_bad_input(args, message, rng):
+    with pytest.raises(ValueError, match=message):
+        sample(args[0], Model(), args[1], 10, rng)

@@ -1,27 +1,39 @@
-"""Compiled (numba) kernels: one explicit Runge-Kutta step for any tableau,
-and drivers that run trajectories to their outcome.
+"""Compiled (numba) kernels: explicit Runge-Kutta steps for any tableau, and
+drivers that run trajectories to their outcome.
 
 Everything here takes plain arrays and scalars; validation, random numbers
 and bookkeeping live in the Python wrappers (:mod:`lib.integrate`,
 :mod:`lib.ensemble`). Work buffers are allocated once per call, never per
-step. Functions are compiled lazily on first use and cached on disk
-(``cache=True``), so importing :mod:`lib` does not compile anything.
+step. Functions compile lazily on first use and are cached on disk
+(``cache=True``), so importing :mod:`lib` compiles nothing.
 
-Parameter vector ``p`` (float64, length 6), shared by all kernels::
+Two drivers share every formula:
 
-    p[0] = 4 pi^2 / M      particle's inverse mass times the time-unit factor
-    p[1] = s               impact parameter
-    p[2] = U0              height of the Gaussian
-    p[3] = 1 / lambda^2
+:func:`integrate`
+    one trajectory, scalar code; records the path if asked. Used for single
+    trajectories and as the reference for the lane driver.
+:func:`run_lanes`
+    :data:`LANES` trajectories in lockstep, one per SIMD lane, each with its
+    own step size and accept/reject decision; a lane whose trajectory ends
+    takes the next one from the queue. The arithmetic of each lane is the
+    scalar driver's, operation for operation (no fast-math reassociation,
+    and :mod:`lib.fastmath` instead of the C library), so a trajectory's
+    result does not depend on its lane, its neighbours or the batch size;
+    ``tests/test_kernels.py`` checks bitwise equality.
+
+Parameter vector ``p`` (float64, length 6)::
+
+    p[0] = 4 pi^2 / M      p[1] = s        p[2] = U0      p[3] = 1 / lambda^2
     p[4] = 1.0 if the oscillator is frozen, else 0.0
-    p[5] = 1.0 to integrate the oscillator in the rotating frame, else 0.0
+    p[5] = 1.0 to integrate the oscillator in its rotating frame, else 0.0
 
-State rows are ``(x, vx, y, vy)``.
+Lab-frame states are ``(x, vx, y, vy)``. In the rotating frame the last two
+components are ``(a, b)`` with ``y = a cos(2 pi t) + b sin(2 pi t)``.
 
-Outcome rule (PROTOCOL.md): after every step, the trajectory stops as soon as
-``x * vx >= 0``; it is *transmitted* if ``x > 0`` and *reflected* otherwise.
-For a repulsive interaction both are final: on either side of ``x = 0`` the
-force on the particle points away from the gate.
+Outcome rule (PROTOCOL.md): after every accepted step, the trajectory stops as
+soon as ``x * vx >= 0``; it is *transmitted* if ``x > 0`` and *reflected*
+otherwise. For a repulsive interaction both are final: on either side of
+``x = 0`` the force on the particle points away from the gate.
 """
 from __future__ import annotations
 
@@ -29,6 +41,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from .fastmath import exp_neg, neg_power, sincos_2pi
 
 FOUR_PI2 = 4.0 * math.pi**2
 TWO_PI = 2.0 * math.pi
@@ -39,87 +53,151 @@ TRANSMITTED = 1
 UNDECIDED = -1  # step budget exhausted before an outcome
 RECORD_FULL = -2  # trajectory recorder ran out of room (internal)
 REACHED_END = -3  # reached the requested end time (trajectory recorder)
+RUNNING = 2
+
+# Frames (from p[4], p[5]).
+LAB = 0
+ROTATING = 1
+FROZEN = 2
 
 # Step-size controller constants (Hairer, Norsett & Wanner, Sec. II.4).
 SAFETY = 0.9  # aim below the tolerance so the next step is rarely rejected
 MIN_FACTOR = 0.2  # never shrink a step by more than 5x at once
 MAX_FACTOR = 10.0  # never grow a step by more than 10x at once
 
+LANES = 64
+"""Trajectories stepped together. LLVM vectorises each loop over lanes 8 or 16 wide and
+unrolls it, so its vector body only runs for at least 24 lanes; 64 keeps the lanes busy
+while wasting little at the end of a batch (measured in benchmarks/lanes.py)."""
 
-@njit(cache=True)
-def rhs(t, u, out, k, p):
-    """Write the time derivative of state ``u`` at time ``t`` into row ``k`` of ``out``.
 
-    Lab frame (``p[5] == 0``), paper Eq. 5 for ``u = (x, vx, y, vy)``.
-    Rotating frame (``p[5] == 1``): ``u = (x, vx, a, b)`` with
-    ``y = a cos(2 pi t) + b sin(2 pi t)``; by variation of constants
-    ``a' = -2 pi G sin(2 pi t)``, ``b' = 2 pi G cos(2 pi t)`` where
-    ``G = -dU/dy``. The harmonic motion is then exact and only the
-    interaction moves ``(a, b)``: far from the gate they are constant, so an
-    adaptive step is not limited by the oscillator's period there.
+@njit(cache=True, error_model="numpy")
+def frame_of(p):
+    if p[4] != 0.0:
+        return FROZEN
+    if p[5] != 0.0:
+        return ROTATING
+    return LAB
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def derivative(frame, t, x, vx, q2, q3, kx, s, U0, il2):
+    """Time derivative of ``(x, vx, q2, q3)`` at time ``t`` (paper Eq. 5).
+
+    Lab frame: ``(q2, q3) = (y, vy)``. Rotating frame: ``(q2, q3) = (a, b)``
+    and, by variation of constants, ``a' = -2 pi G sin(2 pi t)``,
+    ``b' = 2 pi G cos(2 pi t)`` with ``G = -dU/dy``: the harmonic motion is
+    exact, only the interaction moves ``(a, b)``, so far from the gate an
+    adaptive step is not limited by the oscillator's period. Frozen: the
+    oscillator stays at ``y = q2``.
     """
-    x = u[0]
-    frozen = p[4] != 0.0
-    rotating = p[5] != 0.0 and not frozen
-    if rotating:
-        th = TWO_PI * t
-        cs = math.cos(th)
-        sn = math.sin(th)
-        y = u[2] * cs + u[3] * sn
+    if frame == ROTATING:
+        sn, cs = sincos_2pi(t)
+        y = q2 * cs + q3 * sn
     else:
-        y = u[2]
-    dy = y - p[1]
-    U = p[2] * math.exp(-0.5 * (x * x + dy * dy) * p[3])
-    out[k, 0] = u[1]
-    out[k, 1] = p[0] * x * p[3] * U
-    if frozen:
-        out[k, 2] = 0.0
-        out[k, 3] = 0.0
-    elif rotating:
-        g = TWO_PI * dy * p[3] * U
-        out[k, 2] = -g * sn
-        out[k, 3] = g * cs
-    else:
-        out[k, 2] = u[3]
-        out[k, 3] = FOUR_PI2 * (dy * p[3] * U - y)
+        sn = 0.0
+        cs = 0.0
+        y = q2
+    dy = y - s
+    U = U0 * exp_neg(-0.5 * (x * x + dy * dy) * il2)
+    ax = kx * x * il2 * U
+    if frame == ROTATING:
+        g = TWO_PI * dy * il2 * U
+        return vx, ax, -g * sn, g * cs
+    if frame == FROZEN:
+        return vx, ax, 0.0, 0.0
+    return vx, ax, q3, FOUR_PI2 * (dy * il2 * U - y)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def to_rotating(u, t, p):
-    """Lab state ``(x, vx, y, vy)`` at time ``t`` to ``(x, vx, a, b)`` in place."""
-    if p[5] == 0.0 or p[4] != 0.0:
+    """Lab state ``(x, vx, y, vy)`` at time ``t`` to ``(x, vx, a, b)``, in place."""
+    if frame_of(p) != ROTATING:
         return
-    th = TWO_PI * t
-    cs = math.cos(th)
-    sn = math.sin(th)
+    sn, cs = sincos_2pi(t)
     y = u[2]
     w = u[3] / TWO_PI
     u[2] = y * cs - w * sn
     u[3] = y * sn + w * cs
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def to_lab(u, t, p):
     """Inverse of :func:`to_rotating`, in place."""
-    if p[5] == 0.0 or p[4] != 0.0:
+    if frame_of(p) != ROTATING:
         return
-    th = TWO_PI * t
-    cs = math.cos(th)
-    sn = math.sin(th)
+    sn, cs = sincos_2pi(t)
     a = u[2]
     b = u[3]
     u[2] = a * cs + b * sn
     u[3] = TWO_PI * (b * cs - a * sn)
 
 
-@njit(cache=True)
-def rk_step(t, u, h, A, b, c, e, K, tmp, unew, err, p, first_stage):
-    """One explicit Runge-Kutta step of size ``h`` from ``u``.
+@njit(cache=True, error_model="numpy")
+def free_flight(u, distance, p):
+    """Advance lab state ``u`` exactly to ``x = -distance`` if the particle is farther out.
 
-    Stages ``first_stage..`` are evaluated into ``K`` (stage 0 is supplied
-    by the caller when ``first_stage == 1``, as with FSAL). Writes the new
-    state into ``unew`` and, when ``e`` is non-empty, the local error
-    estimate into ``err``.
+    Beyond ``distance`` the interaction is negligible (see
+    :meth:`lib.model.Model.free_flight_distance`): the particle moves
+    uniformly and the oscillator turns in phase space. Returns the time
+    elapsed (zero if nothing was done).
+    """
+    x = u[0]
+    vx = u[1]
+    if not (x < -distance and vx > 0.0):
+        return 0.0
+    dt = (-distance - x) / vx
+    u[0] = -distance
+    if p[4] == 0.0:
+        sn, cs = sincos_2pi(dt)
+        y = u[2]
+        w = u[3] / TWO_PI
+        u[2] = y * cs + w * sn
+        u[3] = TWO_PI * (w * cs - y * sn)
+    return dt
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def classify(x, vx):
+    """Outcome code if the trajectory has ended (``x * vx >= 0``), else RUNNING."""
+    if x * vx >= 0.0:
+        if x > 0.0:
+            return TRANSMITTED
+        return REFLECTED
+    return RUNNING
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def step_cap(h, vx, h_max, max_dx):
+    """Limit a proposed step: at most ``h_max``, and the particle moves at most ``max_dx``."""
+    return min(h, min(h_max, max_dx / max(abs(vx), 1e-300)))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def new_step(hs, en, err_exponent, rejected_last):
+    """Step-size controller: ``(accepted, next h)`` after a step ``hs`` with error norm ``en``.
+
+    Accepted when ``en <= 1``; the next step is ``hs`` times
+    ``SAFETY * en**(-err_exponent)`` clipped to ``[MIN_FACTOR, MAX_FACTOR]``,
+    and not larger than ``hs`` right after a rejection. Written with
+    selects only, so that the loop over lanes vectorises.
+    """
+    factor = SAFETY * neg_power(en, err_exponent)  # en = 0 gives a huge factor, clipped below
+    accepted = en <= 1.0
+    grow = min(MAX_FACTOR, factor)
+    grow = min(1.0, grow) if rejected_last else grow
+    shrink = max(MIN_FACTOR, factor)
+    return accepted, hs * (grow if accepted else shrink)
+
+
+@njit(cache=True, error_model="numpy")
+def rk_step(frame, t, u, h, A, b, c, e, K, tmp, unew, err, p, first_stage):
+    """One explicit Runge-Kutta step of size ``h`` from ``u`` at time ``t`` (scalar).
+
+    Stages ``first_stage..`` are evaluated into rows of ``K`` (stage 0 is
+    supplied by the caller when ``first_stage == 1``). Writes the new state
+    into ``unew`` and, when ``e`` is non-empty, the local error estimate
+    into ``err``.
     """
     n = b.shape[0]
     for i in range(first_stage, n):
@@ -128,7 +206,8 @@ def rk_step(t, u, h, A, b, c, e, K, tmp, unew, err, p, first_stage):
             for j in range(i):
                 acc += A[i, j] * K[j, m]
             tmp[m] = u[m] + h * acc
-        rhs(t + c[i] * h, tmp, K, i, p)
+        K[i, 0], K[i, 1], K[i, 2], K[i, 3] = derivative(frame, t + c[i] * h, tmp[0], tmp[1], tmp[2], tmp[3],
+                                                        p[0], p[1], p[2], p[3])
     for m in range(4):
         acc = 0.0
         for i in range(n):
@@ -142,62 +221,26 @@ def rk_step(t, u, h, A, b, c, e, K, tmp, unew, err, p, first_stage):
             err[m] = h * acc
 
 
-@njit(cache=True)
-def error_norm(u, unew, err, rtol, atol):
-    """RMS of the error estimate in units of the mixed tolerance."""
-    acc = 0.0
-    for m in range(4):
-        scale = atol + rtol * max(abs(u[m]), abs(unew[m]))
-        r = err[m] / scale
-        acc += r * r
-    return math.sqrt(0.25 * acc)
+@njit(cache=True, error_model="numpy", inline="always")
+def error_norm(u0, u1, u2, u3, n0, n1, n2, n3, e0, e1, e2, e3, rtol, atol):
+    """RMS of the error estimate ``e`` in units of ``atol + rtol * max(|u|, |unew|)``."""
+    r0 = e0 / (atol + rtol * max(abs(u0), abs(n0)))
+    r1 = e1 / (atol + rtol * max(abs(u1), abs(n1)))
+    r2 = e2 / (atol + rtol * max(abs(u2), abs(n2)))
+    r3 = e3 / (atol + rtol * max(abs(u3), abs(n3)))
+    return math.sqrt(0.25 * (r0 * r0 + r1 * r1 + r2 * r2 + r3 * r3))
 
 
-@njit(cache=True)
-def free_flight(u, distance, p):
-    """Advance ``u`` exactly to ``x = -distance`` if the particle is farther out.
-
-    Beyond ``distance`` the interaction is negligible (see
-    :meth:`lib.model.Model.free_flight_distance`): the particle moves
-    uniformly and the oscillator rotates in phase space. Returns the time
-    elapsed (zero if nothing was done).
-    """
-    x = u[0]
-    vx = u[1]
-    if not (x < -distance and vx > 0.0):
-        return 0.0
-    dt = (-distance - x) / vx
-    u[0] = -distance
-    if p[4] == 0.0:
-        c = math.cos(TWO_PI * dt)
-        sn = math.sin(TWO_PI * dt)
-        y = u[2]
-        w = u[3] / TWO_PI
-        u[2] = y * c + w * sn
-        u[3] = TWO_PI * (w * c - y * sn)
-    return dt
-
-
-@njit(cache=True)
-def classify(u):
-    """Outcome code if the trajectory has ended (``x * vx >= 0``), else 2."""
-    if u[0] * u[1] >= 0.0:
-        if u[0] > 0.0:
-            return TRANSMITTED
-        return REFLECTED
-    return 2
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_max,
               max_steps, t_end, stop_on_outcome, K, tmp, unew, err, rec, counts):
-    """Advance the lab-frame state ``u`` in place from time ``t``.
+    """Advance the lab-frame state ``u`` in place from time ``t`` (scalar driver).
 
     Fixed steps of size ``h`` if ``e`` is empty, else adaptive steps with
     the mixed tolerance ``(rtol, atol)``; adaptive steps never exceed
     ``h_max`` nor move the particle by more than ``max_dx``. With
-    ``p[5] == 1`` the oscillator is integrated in the rotating frame (see
-    :func:`rhs`), whose phase origin is the starting time.
+    ``p[5] == 1`` the oscillator is integrated in the rotating frame, whose
+    phase origin is the starting time.
 
     Stops at the outcome (if ``stop_on_outcome``), at ``t_end`` (if
     positive), when ``rec`` is full, or after ``max_steps`` steps.
@@ -206,14 +249,15 @@ def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_
     ``counts`` accumulates ``[accepted steps, derivative evaluations,
     recorded rows, rejected steps]``.
 
-    Returns ``(status, t, h)`` where ``h`` is the step to try next; ``u``
-    is left in the lab frame.
+    Returns ``(status, t, h)``, ``h`` being the step to try next; ``u`` is
+    left in the lab frame.
     """
     adaptive = e.shape[0] > 0
     n_stages = b.shape[0]
+    frame = frame_of(p)
     if stop_on_outcome:
-        status = classify(u)
-        if status != 2:
+        status = classify(u[0], u[1])
+        if status != RUNNING:
             return status, t, h
     t_start = t
     tl = 0.0  # time since t_start: the rotating frame's phase
@@ -232,36 +276,29 @@ def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_
             status = RECORD_FULL
             break
         if adaptive:
-            cap = h_max
-            if u[1] != 0.0:
-                cap = min(cap, max_dx / abs(u[1]))
-            if h > cap:
-                h = cap
+            h = step_cap(h, u[1], h_max, max_dx)
         hs = h
         if t_end > 0.0 and t_start + tl + hs > t_end:
             hs = t_end - (t_start + tl)
         if not have_first:
-            rhs(tl, u, K, 0, p)
+            K[0, 0], K[0, 1], K[0, 2], K[0, 3] = derivative(frame, tl, u[0], u[1], u[2], u[3],
+                                                            p[0], p[1], p[2], p[3])
             counts[1] += 1
-        rk_step(tl, u, hs, A, b, c, e, K, tmp, unew, err, p, 1)
+        rk_step(frame, tl, u, hs, A, b, c, e, K, tmp, unew, err, p, 1)
         counts[1] += n_stages - 1
         if adaptive:
-            en = error_norm(u, unew, err, rtol, atol)
-            if en > 1.0:
-                h = hs * max(MIN_FACTOR, SAFETY * en ** (-err_exponent))
+            en = error_norm(u[0], u[1], u[2], u[3], unew[0], unew[1], unew[2], unew[3],
+                            err[0], err[1], err[2], err[3], rtol, atol)
+            accepted, h_next = new_step(hs, en, err_exponent, rejected_last)
+            if not accepted:
+                h = h_next
                 have_first = True  # stage 0 is still f(u)
                 rejected_last = True
                 counts[3] += 1
                 continue
-            if en == 0.0:
-                factor = MAX_FACTOR
-            else:
-                factor = min(MAX_FACTOR, SAFETY * en ** (-err_exponent))
-            if rejected_last:
-                factor = min(1.0, factor)
             rejected_last = False
             if hs == h:
-                h = hs * factor
+                h = h_next
             # else: a step clipped to t_end keeps the previous proposal
         for m in range(4):
             u[m] = unew[m]
@@ -282,22 +319,22 @@ def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_
             to_lab(rec[r, 1:], tl, p)
             counts[2] = r + 1
         if stop_on_outcome:
-            status = classify(u)
-            if status != 2:
+            status = classify(u[0], u[1])
+            if status != RUNNING:
                 break
             status = UNDECIDED
     to_lab(u, tl, p)
     return status, t_start + tl, h
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_batch(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_max,
               max_steps, free_distance, outcome, evaluations, u_end, t_end):
-    """Run every initial state in ``u0`` (shape ``(n, 4)``) to its outcome.
+    """Run every initial state in ``u0`` (shape ``(n, 4)``) to its outcome, one at a time.
 
     Writes the outcome code of trajectory ``i`` into ``outcome[i]`` (int8)
     and its number of derivative evaluations into ``evaluations[i]``.
-    If ``u_end`` has rows, the state and time at the stop go into
+    If ``u_end`` has rows, the lab state and time at the stop go into
     ``u_end[i]`` and ``t_end[i]``. ``free_distance > 0`` enables the exact
     free flight up to ``x = -free_distance`` before integrating.
     """
@@ -326,3 +363,207 @@ def run_batch(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
             for m in range(4):
                 u_end[i, m] = u[m]
             t_end[i] = t
+
+
+@njit(cache=True, error_model="numpy")
+def _lane_derivatives(frame, k, ci, U, K, H, TL, T, p):
+    """Stage ``k`` in every lane: ``K[k] = f(TL + ci H, U + H T)``.
+
+    The frame is tested once, outside the loop over lanes, and each branch
+    passes ``derivative`` a constant frame, so that after inlining the loop
+    body is straight-line arithmetic that LLVM turns into vector code.
+    """
+    kx, s, U0, il2 = p[0], p[1], p[2], p[3]
+    nl = U.shape[1]
+    if frame == ROTATING:
+        for l in range(nl):
+            h = H[l]
+            K[k, 0, l], K[k, 1, l], K[k, 2, l], K[k, 3, l] = derivative(
+                ROTATING, TL[l] + ci * h, U[0, l] + h * T[0, l], U[1, l] + h * T[1, l],
+                U[2, l] + h * T[2, l], U[3, l] + h * T[3, l], kx, s, U0, il2)
+    elif frame == FROZEN:
+        for l in range(nl):
+            h = H[l]
+            K[k, 0, l], K[k, 1, l], K[k, 2, l], K[k, 3, l] = derivative(
+                FROZEN, TL[l] + ci * h, U[0, l] + h * T[0, l], U[1, l] + h * T[1, l],
+                U[2, l] + h * T[2, l], U[3, l] + h * T[3, l], kx, s, U0, il2)
+    else:
+        for l in range(nl):
+            h = H[l]
+            K[k, 0, l], K[k, 1, l], K[k, 2, l], K[k, 3, l] = derivative(
+                LAB, TL[l] + ci * h, U[0, l] + h * T[0, l], U[1, l] + h * T[1, l],
+                U[2, l] + h * T[2, l], U[3, l] + h * T[3, l], kx, s, U0, il2)
+
+
+@njit(cache=True, error_model="numpy")
+def _lane_combine(W, n_stages, K, U, H, T, OUT, add_state):
+    """``OUT = U + H * sum_i W[i] K[i]`` (or without ``U``) in every lane."""
+    nl = U.shape[1]
+    for m in range(4):
+        for l in range(nl):
+            T[m, l] = 0.0
+        for i in range(n_stages):
+            w = W[i]
+            for l in range(nl):
+                T[m, l] += w * K[i, m, l]
+        if add_state:
+            for l in range(nl):
+                OUT[m, l] = U[m, l] + H[l] * T[m, l]
+        else:
+            for l in range(nl):
+                OUT[m, l] = H[l] * T[m, l]
+
+
+@njit(cache=True, error_model="numpy")
+def _lane_stages(frame, first, n_stages, A, c, U, K, H, TL, T, p):
+    """Stages ``first..n_stages-1`` for every lane."""
+    nl = U.shape[1]
+    for i in range(first, n_stages):
+        for m in range(4):
+            for l in range(nl):
+                T[m, l] = 0.0
+        for j in range(i):
+            a = A[i, j]
+            for m in range(4):
+                for l in range(nl):
+                    T[m, l] += a * K[j, m, l]
+        _lane_derivatives(frame, i, c[i], U, K, H, TL, T, p)
+
+
+@njit(cache=True, error_model="numpy")
+def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_max,
+              max_steps, free_distance, outcome, evaluations, u_end, t_end):
+    """Same contract and same results as :func:`run_batch`, :data:`LANES` trajectories at a time.
+
+    Each pass of the main loop makes one step attempt in every lane (loops
+    over lanes with a run-time bound and no branches, which LLVM
+    vectorises), then, only if some lane finished, records its result and
+    refills it from the queue (scalar code, once per trajectory).
+    """
+    n = u0.shape[0]
+    n_stages = b.shape[0]
+    adaptive = e.shape[0] > 0
+    frame = frame_of(p)
+    keep_end = u_end.shape[0] > 0
+    nl = LANES
+    U = np.zeros((4, nl))  # idle lanes hold a harmless state
+    UN = np.empty((4, nl))
+    ER = np.zeros((4, nl))
+    K = np.zeros((n_stages, 4, nl))
+    T = np.zeros((4, nl))
+    H = np.zeros(nl)  # step being attempted
+    HN = np.zeros(nl)  # proposal for the next attempt
+    TL = np.zeros(nl)  # time since the lane's trajectory started integrating
+    T0 = np.zeros(nl)  # time spent in free flight before that
+    EN = np.zeros(nl)
+    REJ = np.zeros(nl, dtype=np.bool_)
+    ACC = np.zeros(nl, dtype=np.bool_)
+    LIVE = np.zeros(nl, dtype=np.bool_)
+    FIN = np.ones(nl, dtype=np.bool_)  # lane needs (new) work
+    STEPS = np.zeros(nl, dtype=np.int64)
+    EVALS = np.zeros(nl, dtype=np.int64)
+    IDX = np.full(nl, -1, dtype=np.int64)
+    u = np.empty(4)
+    next_i = 0
+    active = 0
+    any_fin = True
+    while True:
+        if any_fin:
+            # --- record finished lanes and refill them (scalar, rare) --------
+            for l in range(nl):
+                if not FIN[l]:
+                    continue
+                FIN[l] = False
+                if LIVE[l]:
+                    i = IDX[l]
+                    status = classify(U[0, l], U[1, l]) if ACC[l] else RUNNING
+                    outcome[i] = UNDECIDED if status == RUNNING else status
+                    evaluations[i] = EVALS[l]
+                    if keep_end:
+                        for m in range(4):
+                            u[m] = U[m, l]
+                        to_lab(u, TL[l], p)
+                        for m in range(4):
+                            u_end[i, m] = u[m]
+                        t_end[i] = T0[l] + TL[l]
+                    LIVE[l] = False
+                    active -= 1
+                while next_i < n:
+                    i = next_i
+                    next_i += 1
+                    for m in range(4):
+                        u[m] = u0[i, m]
+                    status = classify(u[0], u[1])
+                    if status != RUNNING:  # ended before it started
+                        outcome[i] = status
+                        evaluations[i] = 0
+                        if keep_end:
+                            for m in range(4):
+                                u_end[i, m] = u[m]
+                            t_end[i] = 0.0
+                        continue
+                    T0[l] = free_flight(u, free_distance, p) if free_distance > 0.0 else 0.0
+                    to_rotating(u, 0.0, p)
+                    for m in range(4):
+                        U[m, l] = u[m]
+                    EVALS[l] = 0
+                    if fsal:  # else stage 0 is evaluated with the others below
+                        K[0, 0, l], K[0, 1, l], K[0, 2, l], K[0, 3, l] = derivative(
+                            frame, 0.0, u[0], u[1], u[2], u[3], p[0], p[1], p[2], p[3])
+                        EVALS[l] = 1
+                    TL[l] = 0.0
+                    HN[l] = h0
+                    STEPS[l] = 0
+                    REJ[l] = False
+                    IDX[l] = i
+                    LIVE[l] = True
+                    active += 1
+                    break
+            if active == 0:
+                break
+        # --- one step attempt in every lane (vectorised) ----------------------
+        nv = U.shape[1]  # a run-time bound: LLVM vectorises rather than unrolls
+        if adaptive:
+            for l in range(nv):
+                H[l] = step_cap(HN[l], U[1, l], h_max, max_dx)
+        else:
+            for l in range(nv):
+                H[l] = h0
+        if not fsal:
+            for m in range(4):
+                for l in range(nv):
+                    T[m, l] = 0.0
+            _lane_derivatives(frame, 0, 0.0, U, K, H, TL, T, p)
+        _lane_stages(frame, 1, n_stages, A, c, U, K, H, TL, T, p)
+        _lane_combine(b, n_stages, K, U, H, T, UN, True)
+        if adaptive:
+            _lane_combine(e, n_stages, K, U, H, T, ER, False)
+            for l in range(nv):
+                EN[l] = error_norm(U[0, l], U[1, l], U[2, l], U[3, l], UN[0, l], UN[1, l], UN[2, l],
+                                   UN[3, l], ER[0, l], ER[1, l], ER[2, l], ER[3, l], rtol, atol)
+                acc, HN[l] = new_step(H[l], EN[l], err_exponent, REJ[l])
+                REJ[l] = not acc
+                ACC[l] = acc and LIVE[l]
+        else:
+            for l in range(nv):
+                ACC[l] = LIVE[l]
+        new_evals = (n_stages - 1) if fsal else n_stages
+        for l in range(nv):
+            acc = ACC[l]
+            EVALS[l] += new_evals
+            TL[l] = TL[l] + H[l] if acc else TL[l]
+            STEPS[l] += 1 if acc else 0
+        for m in range(4):
+            for l in range(nv):
+                U[m, l] = UN[m, l] if ACC[l] else U[m, l]
+        if fsal:
+            last = n_stages - 1
+            for m in range(4):
+                for l in range(nv):
+                    K[0, m, l] = K[last, m, l] if ACC[l] else K[0, m, l]
+        n_fin = 0
+        for l in range(nv):
+            done = LIVE[l] and ((ACC[l] and U[0, l] * U[1, l] >= 0.0) or STEPS[l] >= max_steps)
+            FIN[l] = done
+            n_fin += 1 if done else 0
+        any_fin = n_fin > 0

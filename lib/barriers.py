@@ -93,3 +93,75 @@ def relaxed_barrier(model: Model, grid: int = 4001) -> RelaxedBarrier:
         raise RuntimeError("no stable minimum found")
     energy, y_star = minima[0]
     return RelaxedBarrier(energy, y_star, tuple((y, e) for e, y in minima), model)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Transmission threshold of a particle meeting an oscillator at rest.
+
+    With the oscillator starting at rest at ``y = 0`` (the stationary
+    experiments), the outcome depends on the particle's energy alone. If the
+    transmitting energies form a half-line :math:`E > E_\\mathrm{min}`, a
+    Boltzmann-distributed particle energy gives exactly
+    :math:`\\mathcal{P} = e^{-E_\\mathrm{min}/\\omega_T}` (paper Sec. III C).
+
+    Attributes
+    ----------
+    energy : float
+        :math:`E_\\mathrm{min}`, the lowest transmitted energy found.
+    transitions : ndarray
+        Every energy in the scanned range at which the outcome changes
+        (each located to ``tol``); one entry when the set is a half-line.
+    monotonic : bool
+        True when the scan found a single reflected-to-transmitted change.
+    model : Model
+    frozen : bool
+    """
+
+    energy: float
+    transitions: np.ndarray
+    monotonic: bool
+    model: Model
+    frozen: bool
+
+
+def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive", e_low: float = 1e-3,
+                     e_high: float | None = None, grid: int = 512, tol: float = 1e-10) -> Threshold:
+    """Lowest particle energy that passes an oscillator starting at rest.
+
+    The energies in ``[e_low, e_high]`` (default ``e_high = 1.5 U0``) are
+    scanned on a grid of ``grid`` points; every outcome change is then
+    narrowed by repeated scans of its bracket (``grid`` energies at once,
+    so each round shrinks it ``grid - 1``-fold) to a relative width ``tol``.
+    """
+    from .experiments import initial_states
+    from .integrate import TRANSMITTED, run
+
+    e_high = 1.5 * model.U0 if e_high is None else float(e_high)
+    if not 0 < e_low < e_high:
+        raise ValueError(f"need 0 < e_low < e_high, got {e_low!r}, {e_high!r}")
+
+    def passes(energies):
+        states = initial_states(energies, 0.0, 0.0, model)
+        return run(model, states, integrator, frozen=frozen).outcome == TRANSMITTED
+
+    energies = np.linspace(e_low, e_high, int(grid))
+    outcome = passes(energies)
+    transitions = []
+    for i in np.nonzero(outcome[1:] != outcome[:-1])[0]:
+        lo, hi = energies[i], energies[i + 1]
+        lo_passes = outcome[i]
+        while hi - lo > tol * hi:
+            sub = np.linspace(lo, hi, int(grid))
+            out = passes(sub)
+            j = int(np.nonzero(out != lo_passes)[0][0])
+            lo, hi = sub[j - 1], sub[j]
+        transitions.append(0.5 * (lo + hi))
+    transitions = np.array(transitions)
+    monotonic = transitions.size == 1 and not outcome[0] and outcome[-1]
+    if outcome.any():
+        first = int(np.argmax(outcome))
+        energy = float(energies[0]) if first == 0 else float(transitions[0])
+    else:
+        energy = float("nan")
+    return Threshold(energy, transitions, bool(monotonic), model, frozen)

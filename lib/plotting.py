@@ -169,3 +169,80 @@ def plot_local_activation(ax, local, **style):
     ax.set_xlabel(r"$\omega_T = k_BT/\hbar\Omega$")
     ax.set_ylabel(r"$E_a = d(-\ln\mathcal{P})/d(1/\omega_T)$ ($\hbar\Omega$)")
     return ax
+
+
+# -- composite figures of the book ------------------------------------------------
+
+def figure_phase_space(maps: dict, impacts=(0.0, 2.0), phases=None, ncols: int = 4, convention_note: str = ""):
+    """The paper's Fig. 3: one transmission map per ``(s, phase)`` in ``maps``.
+
+    Panels are lettered row by row as in the paper (a-h for the first impact
+    parameter, i-p for the second).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from .phase_space import PAPER_PHASES
+
+    phases = PAPER_PHASES if phases is None else phases
+    per_s = math.ceil(len(phases) / ncols)
+    nrows = per_s * len(impacts)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 0.93 * BOOK_WIDTH * nrows / ncols),
+                             sharex=True, sharey=True, squeeze=False)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    k = 0
+    for si, s in enumerate(impacts):
+        for pi, phi in enumerate(phases):
+            ax = axes[si * per_s + pi // ncols, pi % ncols]
+            plot_phase_map(ax, maps[(s, phi)], title=f"({letters[k]}) s = {s:g}, φ = {phase_label(phi)}")
+            k += 1
+    for ax in axes.flat:
+        if not ax.has_data():
+            ax.set_visible(False)
+        ax.label_outer()
+        ax.title.set_fontsize(8.5)
+    fig.legend(handles=[Patch(color=OUTCOME_COLORS[0], label="reflected"),
+                        Patch(color=OUTCOME_COLORS[1], label="transmitted ($\\mathcal{A}$)")],
+               loc="outside lower center", ncol=2, frameon=False)
+    if convention_note:
+        fig.suptitle(convention_note, fontsize=9)
+    return fig
+
+
+def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(0.2, 1.0, 5.0),
+                        relaxed_lines=None, panel_letters: str = "abcdefgh"):
+    """Transmission probability panels as in the paper's Figs. 4 and 5.
+
+    One row per experiment, one column per impact parameter; the three
+    masses in each panel with Wilson 95% intervals, and the Arrhenius lines
+    of the frozen barrier (solid) and, where ``relaxed_lines[experiment]``
+    is true, the relaxed barrier (dashed).
+    """
+    import matplotlib.pyplot as plt
+
+    from .model import Model
+
+    relaxed_lines = relaxed_lines or {}
+    nrows, ncols = len(experiments), len(impacts)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 3.1 * nrows), sharex=True, sharey=True,
+                             squeeze=False)
+    k = 0
+    for r, experiment in enumerate(experiments):
+        for c, s in enumerate(impacts):
+            ax = axes[r, c]
+            some = None
+            for M in masses:
+                some = results[(experiment, s, M)]
+                plot_transmission(ax, some)
+            plot_barrier_lines(ax, Model(s=s, U0=some.model.U0, lam=some.model.lam), some.omega_T,
+                               relaxed=relaxed_lines.get(experiment, True))
+            ax.set_title(f"({panel_letters[k]}) {experiment}, s = {s:g}")
+            ax.legend(loc="lower left", fontsize=7.5)
+            ax.set_xlim(0, 1.0 / some.omega_T.min() * 1.02)
+            k += 1
+    lowest = min(r.probability[r.probability > 0].min() for r in results.values()
+                 if (r.probability > 0).any())
+    axes[0, 0].set_ylim(max(lowest / 3, 1e-6), 1.2)
+    for ax in axes.flat:
+        ax.label_outer()
+    return fig

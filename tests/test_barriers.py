@@ -46,3 +46,26 @@ def test_frozen_barrier_values_and_limits():
     weak = relaxed_barrier(Model(s=0.0, U0=0.5))  # weak repulsion: the gate stays put
     assert weak.y == pytest.approx(0.0, abs=1e-12) and weak.energy == pytest.approx(0.5)
     assert relaxed_barrier(Model(U0=0.0)).energy == pytest.approx(0.0, abs=1e-15)
+
+
+@pytest.mark.parametrize("s", [0.0, 2.0])
+def test_frozen_threshold_is_the_frozen_barrier(s):
+    from lib.barriers import threshold_energy
+
+    th = threshold_energy(Model(M=1.0, s=s), frozen=True)
+    assert th.monotonic and th.energy == pytest.approx(frozen_barrier(Model(s=s)), rel=1e-8)
+
+
+def test_deflected_threshold_lies_between_relaxed_and_frozen_and_depends_on_mass():
+    from lib.barriers import threshold_energy
+
+    energies = []
+    for M in (0.2, 1.0, 5.0):
+        th = threshold_energy(Model(M=M, s=2.0))
+        assert th.monotonic
+        assert relaxed_barrier(Model(s=2.0)).energy < th.energy < frozen_barrier(Model(s=2.0))
+        energies.append(th.energy)
+    # heavier particles are slower, the gate has time to give way: lower threshold
+    assert energies[0] > energies[1] > energies[2]
+    # head on, the gate is never pushed aside: the frozen barrier
+    assert threshold_energy(Model(M=5.0, s=0.0)).energy == pytest.approx(10.0, rel=1e-8)

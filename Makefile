@@ -1,0 +1,37 @@
+# `make book` and `make test` set everything up on a fresh machine (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JS_STAMP := book/_assets/.installed
+
+.PHONY: book test test-quick setup js browser clean
+
+setup: $(STAMP) $(JS_STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# Widget and MathJax JavaScript, served by the book itself (nothing from CDNs).
+$(JS_STAMP): scripts/fetch_js.sh
+	bash scripts/fetch_js.sh
+
+book: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is at _build/html/index.html"
+
+# Debian's Chromium for the browser test (needs root; skipped with a message otherwise).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+
+test: setup browser
+	$(BIN)/python -m pytest -m "" -ra
+
+test-quick: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf _build

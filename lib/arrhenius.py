@@ -328,3 +328,32 @@ def local_activation_energy(omega_T, transmitted, trials, *, centers=None, half_
         energy[i] = theta[1]
         err[i] = np.sqrt(cov[1, 1])
     return LocalActivation(centers, energy, err, points, float(half_width), method)
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """The three fits of one data set: power law by least squares and by
+    binomial likelihood, and a single activation energy (``alpha = 1``)."""
+
+    power_law: PowerLawFit
+    power_law_binomial: PowerLawFit
+    arrhenius: ArrheniusFit
+
+
+def summarize(omega_T, transmitted, trials) -> FitSummary:
+    """All three fits of :mod:`lib.arrhenius` for one data set."""
+    return FitSummary(fit_power_law(omega_T, transmitted, trials),
+                      fit_power_law(omega_T, transmitted, trials, method="binomial"),
+                      fit_arrhenius(omega_T, transmitted, trials))
+
+
+def log_deviation(omega_T, probability, energy) -> float:
+    """RMS of ``ln(P / e^{-E/omega_T})`` over the points with ``P > 0``.
+
+    How far, on the logarithmic axis of an Arrhenius plot, the data lie from
+    the line of activation energy ``energy``.
+    """
+    omega_T = np.asarray(omega_T, dtype=float)
+    p = np.asarray(probability, dtype=float)
+    pos = p > 0
+    return float(np.sqrt(np.mean((np.log(p[pos]) + energy / omega_T[pos]) ** 2)))

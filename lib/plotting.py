@@ -173,11 +173,13 @@ def plot_local_activation(ax, local, **style):
 
 # -- composite figures of the book ------------------------------------------------
 
-def figure_phase_space(maps: dict, impacts=(0.0, 2.0), phases=None, ncols: int = 4, convention_note: str = ""):
+def figure_phase_space(maps: dict, impacts=(0.0, 2.0), phases=None, ncols: int = 4, convention_note: str = "",
+                       first_letter: int = 0):
     """The paper's Fig. 3: one transmission map per ``(s, phase)`` in ``maps``.
 
     Panels are lettered row by row as in the paper (a-h for the first impact
-    parameter, i-p for the second).
+    parameter, i-p for the second); ``first_letter`` offsets the lettering
+    when the impact parameters are drawn as separate figures.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -190,7 +192,7 @@ def figure_phase_space(maps: dict, impacts=(0.0, 2.0), phases=None, ncols: int =
     fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 0.93 * BOOK_WIDTH * nrows / ncols),
                              sharex=True, sharey=True, squeeze=False)
     letters = "abcdefghijklmnopqrstuvwxyz"
-    k = 0
+    k = first_letter
     for si, s in enumerate(impacts):
         for pi, phi in enumerate(phases):
             ax = axes[si * per_s + pi // ncols, pi % ncols]
@@ -246,3 +248,46 @@ def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(
     for ax in axes.flat:
         ax.label_outer()
     return fig
+
+
+def markdown_table(header, rows) -> str:
+    """A Markdown (GFM) table from a header and rows of already formatted cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+FIT_COLUMNS = {
+    "lsq": ["$A$ (lsq)", "$\\alpha$ (lsq)", "$\\chi^2/\\nu$", "skipped $\\mathcal{P}=0$"],
+    "binomial": ["$A$ (binomial)", "$\\alpha$ (binomial)", "$\\chi^2/\\nu$"],
+    "arrhenius": ["$E$ ($\\alpha = 1$)", "$\\chi^2/\\nu$"],
+}
+"""Column groups of :func:`fit_table`: the power law by least squares (the
+paper's method) and by binomial likelihood, and a single activation energy."""
+
+
+def fit_table(results: dict, keys, groups=("lsq", "binomial", "arrhenius")) -> str:
+    """Markdown table of :func:`lib.arrhenius.summarize` for ``results[key]``, keys ``(experiment, s, M)``.
+
+    ``groups`` chooses the column groups of :data:`FIT_COLUMNS`; uncertainties
+    are one standard error.
+    """
+    from .arrhenius import summarize
+
+    header = ["experiment", "$s$", "$M$"] + [c for g in groups for c in FIT_COLUMNS[g]]
+    rows = []
+    for experiment, s, M in keys:
+        r = results[(experiment, s, M)]
+        f = summarize(r.omega_T, r.transmitted, r.decided)
+        cells = {
+            "lsq": [f"{f.power_law.energy:.3f} ± {f.power_law.energy_err:.3f}",
+                    f"{f.power_law.exponent:.4f} ± {f.power_law.exponent_err:.4f}",
+                    f"{f.power_law.reduced_chi2:.2f}", f.power_law.skipped_zero],
+            "binomial": [f"{f.power_law_binomial.energy:.3f} ± {f.power_law_binomial.energy_err:.3f}",
+                         f"{f.power_law_binomial.exponent:.4f} ± {f.power_law_binomial.exponent_err:.4f}",
+                         f"{f.power_law_binomial.reduced_chi2:.2f}"],
+            "arrhenius": [f"{f.arrhenius.energy:.3f} ± {f.arrhenius.energy_err:.3f}",
+                          f"{f.arrhenius.reduced_chi2:.2f}"],
+        }
+        rows.append([experiment, f"{s:g}", f"{M:g}"] + [c for g in groups for c in cells[g]])
+    return markdown_table(header, rows)

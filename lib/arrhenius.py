@@ -114,17 +114,11 @@ def _fit(model, jac, x, k, n, theta0, method):
 
 
 @dataclass(frozen=True)
-class PowerLawFit:
-    """Result of fitting :math:`-\\ln\\mathcal{P} = A (1/\\omega_T)^\\alpha`.
+class _FitQuality:
+    """What every fit here reports besides its parameters.
 
     Attributes
     ----------
-    energy, energy_err : float
-        :math:`A` and its standard error (an activation energy when
-        :math:`\\alpha = 1`).
-    exponent, exponent_err : float
-        :math:`\\alpha` and its standard error.
-    covariance : ndarray(float, shape (2, 2))
     chi2 : float
         Pearson :math:`\\chi^2` of the counts used.
     dof : int
@@ -136,11 +130,6 @@ class PowerLawFit:
         Points left out because nothing was transmitted (``'lsq'`` only).
     """
 
-    energy: float
-    energy_err: float
-    exponent: float
-    exponent_err: float
-    covariance: np.ndarray
     chi2: float
     dof: int
     method: str
@@ -150,6 +139,27 @@ class PowerLawFit:
     @property
     def reduced_chi2(self) -> float:
         return self.chi2 / self.dof if self.dof > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class PowerLawFit(_FitQuality):
+    """Result of fitting :math:`-\\ln\\mathcal{P} = A (1/\\omega_T)^\\alpha`.
+
+    Attributes
+    ----------
+    energy, energy_err : float
+        :math:`A` and its standard error (an activation energy when
+        :math:`\\alpha = 1`).
+    exponent, exponent_err : float
+        :math:`\\alpha` and its standard error.
+    covariance : ndarray(float, shape (2, 2))
+    """
+
+    energy: float = float("nan")
+    energy_err: float = float("nan")
+    exponent: float = float("nan")
+    exponent_err: float = float("nan")
+    covariance: np.ndarray | None = None
 
     def probability(self, omega_T):
         """Fitted :math:`\\mathcal{P}(\\omega_T)`."""
@@ -203,26 +213,18 @@ def fit_power_law(omega_T, transmitted, trials, *, method: str = "lsq") -> Power
         theta0 = np.array([1.0, 1.0])
     theta, cov, chi2, used = _fit(_power, _power_jac, x, k, n, theta0, method)
     err = np.sqrt(np.diag(cov))
-    return PowerLawFit(float(theta[0]), float(err[0]), float(theta[1]), float(err[1]), cov, chi2,
-                       int(np.count_nonzero(used)) - 2, method, used,
-                       int(np.count_nonzero(k == 0)) if method == "lsq" else 0)
+    return PowerLawFit(chi2=chi2, dof=int(np.count_nonzero(used)) - 2, method=method, used=used,
+                       skipped_zero=int(np.count_nonzero(k == 0)) if method == "lsq" else 0,
+                       energy=float(theta[0]), energy_err=float(err[0]), exponent=float(theta[1]),
+                       exponent_err=float(err[1]), covariance=cov)
 
 
 @dataclass(frozen=True)
-class ArrheniusFit:
-    """Result of fitting :math:`\\mathcal{P} = e^{-E/\\omega_T}` (one parameter)."""
+class ArrheniusFit(_FitQuality):
+    """Result of fitting :math:`\\mathcal{P} = e^{-E/\\omega_T}` (one parameter ``energy``)."""
 
-    energy: float
-    energy_err: float
-    chi2: float
-    dof: int
-    method: str
-    used: np.ndarray
-    skipped_zero: int
-
-    @property
-    def reduced_chi2(self) -> float:
-        return self.chi2 / self.dof if self.dof > 0 else float("nan")
+    energy: float = float("nan")
+    energy_err: float = float("nan")
 
     def probability(self, omega_T):
         return arrhenius(omega_T, self.energy)
@@ -239,9 +241,9 @@ def fit_arrhenius(omega_T, transmitted, trials, *, method: str = "lsq") -> Arrhe
     theta0 = np.array([np.median(-np.log(k[pos] / n[pos]) / x[pos])]) if pos.any() else np.array([1.0])
     theta, cov, chi2, used = _fit(lambda x, th: th[0] * x, lambda x, th: x[:, None], x, k, n,
                                   theta0, method)
-    return ArrheniusFit(float(theta[0]), float(np.sqrt(cov[0, 0])), chi2,
-                        int(np.count_nonzero(used)) - 1, method, used,
-                        int(np.count_nonzero(k == 0)) if method == "lsq" else 0)
+    return ArrheniusFit(chi2=chi2, dof=int(np.count_nonzero(used)) - 1, method=method, used=used,
+                        skipped_zero=int(np.count_nonzero(k == 0)) if method == "lsq" else 0,
+                        energy=float(theta[0]), energy_err=float(np.sqrt(cov[0, 0])))
 
 
 @dataclass(frozen=True)

@@ -109,16 +109,19 @@ def derivative(frame, t, x, vx, q2, q3, kx, s, U0, il2):
     return vx, ax, q3, FOUR_PI2 * (dy * il2 * U - y)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def harmonic_turn(y, w, sn, cs):
+    """Free oscillator ``(y, w = vy / 2 pi)`` after turning by the angle with sine ``sn``, cosine ``cs``."""
+    return y * cs + w * sn, w * cs - y * sn
+
+
 @njit(cache=True, error_model="numpy")
 def to_rotating(u, t, p):
     """Lab state ``(x, vx, y, vy)`` at time ``t`` to ``(x, vx, a, b)``, in place."""
     if frame_of(p) != ROTATING:
         return
     sn, cs = sincos_2pi(t)
-    y = u[2]
-    w = u[3] / TWO_PI
-    u[2] = y * cs - w * sn
-    u[3] = y * sn + w * cs
+    u[2], u[3] = harmonic_turn(u[2], u[3] / TWO_PI, -sn, cs)
 
 
 @njit(cache=True, error_model="numpy")
@@ -127,10 +130,9 @@ def to_lab(u, t, p):
     if frame_of(p) != ROTATING:
         return
     sn, cs = sincos_2pi(t)
-    a = u[2]
-    b = u[3]
-    u[2] = a * cs + b * sn
-    u[3] = TWO_PI * (b * cs - a * sn)
+    y, w = harmonic_turn(u[2], u[3], sn, cs)
+    u[2] = y
+    u[3] = TWO_PI * w
 
 
 @njit(cache=True, error_model="numpy")
@@ -150,10 +152,9 @@ def free_flight(u, distance, p):
     u[0] = -distance
     if p[4] == 0.0:
         sn, cs = sincos_2pi(dt)
-        y = u[2]
-        w = u[3] / TWO_PI
-        u[2] = y * cs + w * sn
-        u[3] = TWO_PI * (w * cs - y * sn)
+        y, w = harmonic_turn(u[2], u[3] / TWO_PI, sn, cs)
+        u[2] = y
+        u[3] = TWO_PI * w
     return dt
 
 

@@ -49,7 +49,7 @@ def test_convergence_order_through_the_interaction(tab, rotating):
     # oscillator is kicked; error against a 32x finer paper-method reference.
     study = convergence_study(tab, rotating=rotating)
     assert study.slope == pytest.approx(tab.order, abs=0.3)
-    assert study.error[-1] < 1e-8
+    assert study.error[-1] < 1e-7  # and the error is small in absolute terms
 
 
 @pytest.mark.parametrize("integrator, tol", [("paper", 1e-10), ("adaptive", 2e-7)])

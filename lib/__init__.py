@@ -20,6 +20,9 @@ from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
 from .integrate import ADAPTIVE, PAPER, Integrator, Outcomes, Trajectory, run, trajectory
 from .experiments import EXPERIMENTS, paper_temperatures, sample
 from .ensemble import Transmission, transmission_probability
+from .phase_space import PhaseSpaceMap, phase_space_map
+from .barriers import frozen_barrier, relaxed_barrier, threshold_energy
+from .arrhenius import fit_arrhenius, fit_power_law, local_activation_energy
 
 __version__ = "1.0.0"
 
@@ -27,5 +30,7 @@ __all__ = [
     "Model", "Tableau", "BUTCHER_RK5", "DORMAND_PRINCE_54",
     "Integrator", "ADAPTIVE", "PAPER", "Outcomes", "Trajectory", "run", "trajectory",
     "EXPERIMENTS", "paper_temperatures", "sample",
-    "Transmission", "transmission_probability",
+    "Transmission", "transmission_probability", "PhaseSpaceMap", "phase_space_map",
+    "frozen_barrier", "relaxed_barrier", "threshold_energy",
+    "fit_arrhenius", "fit_power_law", "local_activation_energy",
 ]

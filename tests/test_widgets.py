@@ -152,10 +152,10 @@ def test_live_controls_recompute_the_live_image(explorers, name):
     explorer = explorers[name]
     accordion = explorer._live.accordion
     assert accordion.get_title(0) == W.LIVE_TITLE
-    assert explorer.live_image.value == b""
+    assert explorer.live_image.value == b"" and explorer.live_image.layout.display == "none"
     accordion.selected_index = 0  # opening the panel draws the figure
     first = explorer.live_image.value
-    assert first[:8] == PNG_SIGNATURE
+    assert first[:8] == PNG_SIGNATURE and explorer.live_image.layout.display is None
     control = explorer.live_controls["s"]
     control.value = control.value + 0.5
     second = explorer.live_image.value

@@ -1,0 +1,276 @@
+"""The explorers in the built book, driven in headless Chromium with no kernel.
+
+For each explorer page the built HTML is served from localhost; Debian's
+Chromium (through Playwright) waits for the embedded widgets to render,
+moves every static control (arrow key on a slider handle, another option of
+a dropdown) and checks that the figure shown changes. Every request the
+page makes is recorded: none may leave localhost, none may fail, and the
+page with everything it loads must stay under 10 MB.
+
+Run against another build with ``BOOK_HTML=/path/to/_build/html``.
+Needs ``/usr/bin/chromium`` (``make browser``) and a built book (``make book``).
+"""
+import http.server
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+BOOK_HTML = Path(os.environ.get("BOOK_HTML", REPO / "_build" / "html"))
+"""The built book (``jupyter-book build .`` writes ``_build/html``)."""
+
+EXPLORER_PAGES = {
+    "landscape": "book/theory.html",
+    "trajectory": "book/model.html",
+    "phase_space": "book/phase_space.html",
+    "transmission": "book/moving.html",
+}
+"""Page of each explorer, relative to :data:`BOOK_HTML`; the explorer's root
+widget carries the CSS class ``lib-explorer-<name>``."""
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LIVE_TITLE = "Live controls (need a running kernel, e.g. Binder)"
+RENDER_TIMEOUT_MS = 30_000
+CHANGE_TIMEOUT_MS = 10_000
+
+# Digest of the image an <img> shows (its src is a blob: URL made by the
+# widget manager, new for every view, so compare the bytes, not the URL).
+IMAGE_DIGEST_JS = """async (img) => {
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let h = 2166136261;
+    for (const b of bytes) { h = Math.imul(h ^ b, 16777619) >>> 0; }
+    return bytes.length + ':' + h;
+}"""
+
+
+def _skip_reason():
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} not found: install Debian's Chromium (make browser, or apt-get install chromium)"
+    if not (BOOK_HTML / "index.html").exists():
+        return f"no built book at {BOOK_HTML}: run `make book` (or set BOOK_HTML)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(BOOK_HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+except ImportError:  # reported as a skip by the browser fixture
+    sync_playwright = None
+    PlaywrightError = Exception
+
+
+@pytest.fixture(scope="module")
+def browser(base_url):
+    if sync_playwright is None:
+        pytest.skip("playwright is not installed: .venv/bin/pip install playwright")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+UPSTREAM_PAGE_ERRORS = (
+    # sphinx-thebe 0.3.1 (Jupyter Book 1.0.4) writes its inline configuration
+    # script (`const THEBE_JS_URL = ...`) twice into every page; the second
+    # copy throws. Harmless: the first copy defines the same values, and
+    # thebe itself is only fetched when a reader presses "Live Code".
+    "Identifier 'THEBE_JS_URL' has already been declared",
+)
+"""Uncaught JavaScript errors that come from the book's tool chain, not the explorers."""
+
+PAGE_BUDGET_BYTES = 10_000_000
+"""Everything an explorer page loads (HTML with embedded figures, scripts, styles, fonts)."""
+
+
+@dataclass
+class Visit:
+    """What happened on one explorer page."""
+
+    path: str
+    problem: str | None = None  # why the explorer could not be driven
+    changes: list = field(default_factory=list)  # (action, digest before, digest after)
+    requests: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    loaded_bytes: int = 0
+
+    def external(self):
+        """Requests that leave localhost (data: and blob: URLs stay in the page)."""
+        out = []
+        for url in self.requests:
+            parts = urlsplit(url)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            if parts.scheme not in ("http", "https") or parts.hostname not in LOCAL_HOSTS:
+                out.append(url)
+        return out
+
+
+def shown_figure(root):
+    """The one static figure the explorer shows, once its image has loaded."""
+    figure = root.locator(".lib-explorer-static img.lib-explorer-figure")
+    figure.first.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
+    assert figure.count() == 1, f"{figure.count()} figures shown at once"
+    root.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.element_handle(),
+                                timeout=RENDER_TIMEOUT_MS)
+    return figure
+
+
+def digest(root):
+    return shown_figure(root).evaluate(IMAGE_DIGEST_JS)
+
+
+def move(control):
+    """Move a static control one step; return a description of what was done."""
+    handle = control.locator(".noUi-handle")
+    if handle.count():
+        now = float(handle.get_attribute("aria-valuenow"))
+        top = float(handle.get_attribute("aria-valuemax"))
+        key = "ArrowRight" if now < top else "ArrowLeft"
+        handle.focus()
+        handle.press(key)
+        return f"slider {key}"
+    select = control.locator("select")
+    n = select.locator("option").count()
+    new = (select.evaluate("s => s.selectedIndex") + 1) % n
+    select.select_option(index=new)
+    return f"dropdown option {new}"
+
+
+def wait_for_new_figure(root, before):
+    """Poll until the shown figure's bytes differ from ``before``; return the last digest."""
+    after = digest(root)
+    for _ in range(int(CHANGE_TIMEOUT_MS / 100)):
+        if after != before:
+            break
+        root.page.wait_for_timeout(100)
+        after = digest(root)
+    return after
+
+
+def drive(browser, base_url, name) -> Visit:
+    """Open the explorer's page, record its traffic, move every static control once."""
+    visit = Visit(EXPLORER_PAGES[name])
+    if not (BOOK_HTML / visit.path).exists():
+        visit.problem = f"{visit.path} is missing from {BOOK_HTML}"
+        return visit
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    responses = []
+    page.on("request", lambda r: visit.requests.append(r.url))
+    page.on("requestfailed", lambda r: visit.failed.append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: responses.append(r))
+    page.on("pageerror", lambda e: visit.errors.append(str(e)))
+    try:
+        page.goto(base_url + visit.path, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        if f"lib-explorer-{name}" not in (BOOK_HTML / visit.path).read_text(encoding="utf-8"):
+            visit.problem = (f"{visit.path} embeds no {name} explorer: its chapter must display "
+                             f"lib.widgets.{name}_explorer() (and the book be rebuilt)")
+            return visit
+        root = page.locator(f".lib-explorer-{name}")
+        try:
+            root.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
+        except Exception:
+            visit.problem = (f"no rendered .lib-explorer-{name} widget on {visit.path} "
+                             f"(does the chapter call lib.widgets.{name}_explorer()?)")
+            return visit
+        if root.count() != 1:
+            visit.problem = f"{root.count()} {name} explorers on {visit.path}"
+            return visit
+        if root.get_by_text(LIVE_TITLE).count() != 1:
+            visit.problem = f"the live controls on {visit.path} are not labelled {LIVE_TITLE!r}"
+            return visit
+        controls = root.locator(".lib-explorer-control")
+        for k in range(controls.count()):
+            before = digest(root)
+            action = move(controls.nth(k))
+            visit.changes.append((f"control {k}: {action}", before, wait_for_new_figure(root, before)))
+        return visit
+    except PlaywrightError as err:  # e.g. no figure shown: record it, keep the traffic for the other tests
+        visit.problem = f"{name} on {visit.path}: {str(err).splitlines()[0]}"
+        return visit
+    finally:
+        page.wait_for_load_state("networkidle")
+        visit.failed += [f"{r.url} (HTTP {r.status})" for r in responses if r.status >= 400]
+        visit.failed = sorted(set(visit.failed))
+        visit.loaded_bytes = sum(len(r.body()) for r in responses
+                                 if r.ok and urlsplit(r.url).scheme in ("http", "https"))
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def visits(browser, base_url):
+    """Each explorer page, driven once and shared by the tests below."""
+    done = {}
+
+    def get(name):
+        if name not in done:
+            done[name] = drive(browser, base_url, name)
+        return done[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_every_control_changes_the_figure_without_a_kernel(visits, name):
+    visit = visits(name)
+    assert visit.problem is None, visit.problem
+    assert visit.changes, f"no static controls found on {visit.path}"
+    for action, before, after in visit.changes:
+        assert after != before, f"{name} on {visit.path}: the figure did not change after {action}"
+    shown = [visit.changes[0][1]] + [after for _, _, after in visit.changes]
+    assert len(set(shown)) == len(shown), "moving a control brought back an earlier figure"
+
+
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_no_request_leaves_localhost(visits, name):
+    visit = visits(name)
+    assert visit.requests, f"nothing was loaded for {visit.path}"
+    assert not visit.external(), f"requests leaving localhost from {visit.path}: {visit.external()}"
+
+
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_page_loads_every_resource_without_errors(visits, name):
+    visit = visits(name)
+    assert not visit.failed, f"failed requests on {visit.path}: {visit.failed}"
+    errors = [e for e in visit.errors if e not in UPSTREAM_PAGE_ERRORS]
+    assert not errors, f"JavaScript errors on {visit.path}: {errors}"
+
+
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_page_stays_within_its_size_budget(visits, name):
+    visit = visits(name)
+    assert 0 < visit.loaded_bytes < PAGE_BUDGET_BYTES, f"{visit.path} loads {visit.loaded_bytes:,} bytes"

@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 # Widget and MathJax JavaScript, served by the book itself (nothing from CDNs).
-$(JS_STAMP): scripts/fetch_js.sh
+$(JS_STAMP): scripts/fetch_js.sh book/js/require-paths.js book/js/mathjax-hub-shim.js
 	bash scripts/fetch_js.sh
 
 book: setup

@@ -19,4 +19,6 @@ mkdir -p "$dest/widgets" "$dest/mathjax"
 cp -r "$work/node_modules/@jupyter-widgets/html-manager/dist/." "$dest/widgets/"
 cp "$work/node_modules/requirejs/require.js" "$dest/widgets/require.js"
 cp -r "$work/node_modules/mathjax/es5/." "$dest/mathjax/"
+# Our own small scripts for widget pages (see the comments in each).
+cp book/js/require-paths.js book/js/mathjax-hub-shim.js "$dest/widgets/"
 echo "html-manager $HTML_MANAGER, requirejs $REQUIREJS, mathjax $MATHJAX" > book/_assets/.installed

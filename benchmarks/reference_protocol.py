@@ -1,6 +1,7 @@
 """A vectorised NumPy port of the authors' protocol: the benchmark's reference.
 
-What it does is what PROTOCOL.md records of the published scripts, written
+What it does is what the authors' published scripts do (github.com/rodin-physics/
+oscillator-activation, as recorded in the project's protocol notes), written
 independently from those facts: Butcher's six-stage fifth-order Runge-Kutta
 with a fixed step ``h = 5e-4``, the whole batch of trajectories stepped
 together from ``x0``, and after each step every trajectory with

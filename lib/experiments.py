@@ -56,7 +56,7 @@ def is_frozen(experiment: str) -> bool:
 
 
 def paper_temperatures() -> np.ndarray:
-    """The 250 temperatures of PROTOCOL.md: 50 evenly spaced in [1, 4] then 200 in [4, 150].
+    """The paper's 250 temperatures: 50 evenly spaced in [1, 4] then 200 in [4, 150].
 
     The value 4 appears twice, as in the authors' scripts.
     """

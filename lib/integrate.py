@@ -4,7 +4,7 @@ An :class:`Integrator` combines a tableau (:mod:`lib.tableaus`) with how it
 is driven. Two are predefined:
 
 ``paper`` (:data:`PAPER`)
-    What the authors' scripts do (PROTOCOL.md): Butcher's six-stage
+    What the authors' published scripts do: Butcher's six-stage
     fifth-order Runge-Kutta with fixed step ``h = 5e-4`` in the lab frame,
     from ``x0 = -20``, stopping at the first step with ``x * vx >= 0``.
 ``adaptive`` (:data:`ADAPTIVE`, the default)

@@ -30,7 +30,7 @@ Parameter vector ``p`` (float64, length 6)::
 Lab-frame states are ``(x, vx, y, vy)``. In the rotating frame the last two
 components are ``(a, b)`` with ``y = a cos(2 pi t) + b sin(2 pi t)``.
 
-Outcome rule (PROTOCOL.md): after every accepted step, the trajectory stops as
+Outcome rule (the authors' scripts): after every accepted step, the trajectory stops as
 soon as ``x * vx >= 0``; it is *transmitted* if ``x > 0`` and *reflected*
 otherwise. For a repulsive interaction both are final: on either side of
 ``x = 0`` the force on the particle points away from the gate.

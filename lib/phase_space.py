@@ -5,7 +5,8 @@ energies :math:`\mathcal{E}_\mathrm{particle}` and oscillator energies
 :math:`\mathcal{E}_\mathrm{oscillator}` is one trajectory; the map records
 which are transmitted (the region :math:`\mathcal{A}` of the paper).
 
-Conventions for the oscillator's initial state (PROTOCOL.md):
+Conventions for the oscillator's initial state (the paper's text and the authors'
+published scripts at github.com/rodin-physics/oscillator-activation differ):
 
 ``paper-text`` (default)
     What the paper says: amplitude :math:`A = \sqrt{2\mathcal{E}_\mathrm{osc}}`,

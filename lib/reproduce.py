@@ -1,4 +1,4 @@
-"""The data behind the paper's Figs. 3-5, at the paper's resolution (PROTOCOL.md).
+"""The data behind the paper's Figs. 3-5, at the paper's resolution.
 
 * Fig. 3: M = 1, s in {0, 2}, phases k pi/4 (k = 0..7), a 200 x 200 grid
   of particle energies [0.1, 12] and oscillator energies [0, 20].

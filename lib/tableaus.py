@@ -9,7 +9,7 @@ Two methods are defined:
 
 ``BUTCHER_RK5``
     The fixed-step six-stage fifth-order method of Butcher that the authors'
-    scripts use (PROTOCOL.md). Run with step 5e-4 it is the ``paper``
+    scripts use. Run with step 5e-4 it is the ``paper``
     integrator.
 ``DORMAND_PRINCE_54``
     The Dormand-Prince 5(4) embedded pair (Dormand & Prince 1980), seven

@@ -1,4 +1,4 @@
-"""Initial-condition samplers follow PROTOCOL.md."""
+"""Initial-condition samplers follow the paper and the authors' scripts."""
 import math
 
 import numpy as np

@@ -32,3 +32,15 @@ def test_compiled_kernels_are_cached_on_disk():
     first_call = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                       check=True).stdout)
     assert first_call < 3.0
+
+
+def test_chapters_are_committed_without_outputs():
+    import json
+
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "book").glob("*.ipynb"))
+    assert len(notebooks) >= 8
+    for path in notebooks:
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell.get("outputs") == [] and cell.get("execution_count") is None, path.name

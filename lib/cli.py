@@ -106,14 +106,10 @@ def _model(args):
 
 
 def _cmd_probability(args):
-    from .ensemble import transmission_probability
-    from .experiments import check_experiment
+    from .ensemble import check_seed, check_trials, transmission_probability
 
-    check_experiment(args.experiment)
-    trials = _count("trials", args.trials)
-    if trials < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials}")
-    seed = _count("seed", args.seed)
+    trials = check_trials(args.trials)
+    seed = check_seed(args.seed)
     result = transmission_probability(args.experiment, _model(args), args.temperature, trials=trials,
                                       seed=seed, integrator=args.integrator, n_jobs=args.jobs,
                                       progress=False if args.quiet or args.json else None,
@@ -187,11 +183,10 @@ def _cmd_phase_space(args):
 def _cmd_reproduce(args):
     import time
 
+    from .ensemble import check_trials
     from .reproduce import FIGURES, reproduce
 
-    trials = _count("trials", args.trials)
-    if trials < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials}")
+    trials = check_trials(args.trials)
     figures = FIGURES if args.figure == "all" else (args.figure,)
     t0 = time.perf_counter()
     paths = reproduce(figures, args.out, trials=trials, integrator=args.integrator, n_jobs=args.jobs,

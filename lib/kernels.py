@@ -456,7 +456,6 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
     HN = np.zeros(nl)  # proposal for the next attempt
     TL = np.zeros(nl)  # time since the lane's trajectory started integrating
     T0 = np.zeros(nl)  # time spent in free flight before that
-    EN = np.zeros(nl)
     REJ = np.zeros(nl, dtype=np.bool_)
     ACC = np.zeros(nl, dtype=np.bool_)
     LIVE = np.zeros(nl, dtype=np.bool_)
@@ -540,9 +539,9 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
         if adaptive:
             _lane_combine(e, n_stages, K, U, H, T, ER, False)
             for l in range(nv):
-                EN[l] = error_norm(U[0, l], U[1, l], U[2, l], U[3, l], UN[0, l], UN[1, l], UN[2, l],
-                                   UN[3, l], ER[0, l], ER[1, l], ER[2, l], ER[3, l], rtol, atol)
-                acc, HN[l] = new_step(H[l], EN[l], err_exponent, REJ[l])
+                en = error_norm(U[0, l], U[1, l], U[2, l], U[3, l], UN[0, l], UN[1, l], UN[2, l],
+                                UN[3, l], ER[0, l], ER[1, l], ER[2, l], ER[3, l], rtol, atol)
+                acc, HN[l] = new_step(H[l], en, err_exponent, REJ[l])
                 REJ[l] = not acc
                 ACC[l] = acc and LIVE[l]
         else:

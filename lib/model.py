@@ -111,11 +111,6 @@ class Model:
         dy = np.asarray(y, dtype=float) - self.s
         return self.U0 * np.exp(-(x * x + dy * dy) / (2.0 * self.lam**2))
 
-    def potential_radial(self, z):
-        """:math:`U(z)` as a function of the distance ``z``."""
-        z = np.asarray(z, dtype=float)
-        return self.U0 * np.exp(-(z * z) / (2.0 * self.lam**2))
-
     def landscape(self, x, y):
         """Total potential energy :math:`U(x, y) + y^2/2` (interaction plus well)."""
         return self.potential(x, y) + 0.5 * np.asarray(y, dtype=float) ** 2

@@ -25,7 +25,8 @@ from . import __version__, cache
 from .ensemble import DEFAULT_TRIALS, transmission_probability, show_progress
 from .experiments import paper_temperatures
 from .model import Model
-from .phase_space import PAPER_GRID, PAPER_PHASES, SCRIPT_PHASES, phase_space_map
+from .phase_space import (OSCILLATOR_RANGE, PAPER_GRID, PAPER_PHASES, PARTICLE_RANGE, SCRIPT_PHASES,
+                          phase_space_map)
 
 PAPER_SEED = 20240521
 """The one seed used for every ensemble of the reproduction."""
@@ -82,13 +83,15 @@ def phase_space_data(*, grid: int = PAPER_GRID, convention: str = "paper-text", 
 
 
 def _protocol(figure: str, trials: int, seed: int, integrator: str) -> dict:
+    model = Model()  # the paper's U0, lambda, x0 are the defaults
+    common = {"impacts": list(IMPACTS), "U0": model.U0, "lam": model.lam, "x0": model.x0,
+              "integrator": integrator}
     if figure == "3":
-        return {"M": 1.0, "impacts": list(IMPACTS), "phases": list(PAPER_PHASES), "grid": PAPER_GRID,
-                "particle_energy": [0.1, 12.0], "oscillator_energy": [0.0, 20.0],
-                "convention": "paper-text", "U0": 10.0, "lam": 2.0, "x0": -20.0, "integrator": integrator}
-    return {"experiments": list(FIGURE_EXPERIMENTS[figure]), "impacts": list(IMPACTS),
-            "masses": list(MASSES), "temperatures": paper_temperatures().tolist(), "trials": trials,
-            "seed": seed, "U0": 10.0, "lam": 2.0, "x0": -20.0, "integrator": integrator}
+        return {"M": 1.0, "phases": list(PAPER_PHASES), "grid": PAPER_GRID,
+                "particle_energy": list(PARTICLE_RANGE), "oscillator_energy": list(OSCILLATOR_RANGE),
+                "convention": "paper-text", **common}
+    return {"experiments": list(FIGURE_EXPERIMENTS[figure]), "masses": list(MASSES),
+            "temperatures": paper_temperatures().tolist(), "trials": trials, "seed": seed, **common}
 
 
 def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIALS, seed: int = PAPER_SEED,

@@ -186,3 +186,21 @@ def test_bad_states_and_integrators_are_rejected():
         run(model, [[-20.0, np.nan, 0.0, 0.0]])
     with pytest.raises(ValueError, match="integrator"):
         run(model, [[-20.0, 1.0, 0.0, 0.0]], "euler")
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_model_equations_match_the_compiled_kernel(frozen, rng):
+    # Model.rhs is the readable NumPy form of Eq. 5; the kernels must compute the same
+    # derivative, and the forces must be minus the gradient of the potential energy.
+    from lib import kernels
+
+    model = Model(M=0.7, s=1.3, U0=8.0, lam=1.7)
+    states = rng.normal(0, 2, (50, 4))
+    frame = kernels.FROZEN if frozen else kernels.LAB
+    p = lib.integrate.kernel_parameters(model, frozen=frozen)
+    compiled = np.array([kernels.derivative(frame, 0.0, *u, p[0], p[1], p[2], p[3]) for u in states])
+    assert np.allclose(model.rhs(states, frozen=frozen), compiled, rtol=1e-13, atol=1e-13)
+    x, y, d = states[:, 0], states[:, 2], 1e-6
+    fx, fy = model.forces(x, y)
+    assert np.allclose(fx, -(model.landscape(x + d, y) - model.landscape(x - d, y)) / (2 * d), atol=1e-7)
+    assert np.allclose(fy, -(model.landscape(x, y + d) - model.landscape(x, y - d)) / (2 * d), atol=1e-7)

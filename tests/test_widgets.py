@@ -268,15 +268,20 @@ def test_default_explorers_grids_and_page_budget():
 @pytest.mark.slow
 @pytest.mark.parametrize("func, name", [(W.phase_space_explorer, "phase_space"),
                                         (W.transmission_explorer, "transmission")])
-def test_live_update_is_under_a_second(func, name):
-    # 100 x 100 phase-space map; 30 temperatures x 2,000 trials
+def test_live_update_recomputes_at_full_size(func, name):
+    # 100 x 100 phase-space map; 30 temperatures x 2,000 trials. How fast this is
+    # is measured by benchmarks/explorers.py, never asserted here.
     kwargs = dict(phases=(0.0,), impacts=(2.0,), masses=(1.0,))
     if name == "transmission":
         kwargs = dict(experiments=("thermal",), impacts=(2.0,), masses=(1.0,))
     explorer = func(**kwargs)
-    explorer.update_live()  # the first call may compile or warm up
-    times = []
-    for M in (0.2, 5.0, 1.0):
+    explorer.update_live()
+    seen = [explorer.live_image.value]
+    for M in (0.2, 5.0):
         explorer.live_controls["M"].value = M
-        times.append(explorer.last_update_seconds)
-    assert max(times) < 1.0, times
+        assert "Recomputed" in explorer.live_status.value
+        seen.append(explorer.live_image.value)
+    assert all(image[:8] == PNG_SIGNATURE for image in seen)
+    assert len(set(seen)) == 3  # each mass draws a different figure
+    explorer.live_controls["M"].value = 1.0
+    assert explorer.live_image.value == seen[0]  # and the same inputs the same figure

@@ -42,7 +42,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .fastmath import exp_neg, neg_power, sincos_2pi
+from .fastmath import neg_power, sincos_2pi
+from .model import interaction
 
 FOUR_PI2 = 4.0 * math.pi**2
 TWO_PI = 2.0 * math.pi
@@ -98,15 +99,13 @@ def derivative(frame, t, x, vx, q2, q3, kx, s, U0, il2):
         sn = 0.0
         cs = 0.0
         y = q2
-    dy = y - s
-    U = U0 * exp_neg(-0.5 * (x * x + dy * dy) * il2)
-    ax = kx * x * il2 * U
     if frame == ROTATING:
-        g = TWO_PI * dy * il2 * U
+        _, ax, g, _ = interaction(x, y, s, U0, il2, kx, TWO_PI)
         return vx, ax, -g * sn, g * cs
+    _, ax, fy, _ = interaction(x, y, s, U0, il2, kx, 1.0)
     if frame == FROZEN:
         return vx, ax, 0.0, 0.0
-    return vx, ax, q3, FOUR_PI2 * (dy * il2 * U - y)
+    return vx, ax, q3, FOUR_PI2 * (fy - y)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

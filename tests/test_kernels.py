@@ -66,7 +66,7 @@ def test_lanes_are_bitwise_identical_to_the_scalar_driver(integrator, experiment
     n = 150 if integrator is ADAPTIVE else 20  # not a multiple of the lane count
     states = np.concatenate([lib.sample(experiment, model, T, n, rng) for T in (1.5, 8.0, 80.0)])
     states[3, 1] = -1.0  # a particle moving away: ends before it starts
-    frozen = experiment == "frozen"
+    frozen = lib.experiments.is_frozen(experiment)
     a = run(model, states, integrator, frozen=frozen, keep_final=True, lanes=True)
     b = run(model, states, integrator, frozen=frozen, keep_final=True, lanes=False)
     assert a.outcome[3] == 0 and a.evaluations[3] == 0

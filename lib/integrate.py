@@ -175,7 +175,8 @@ class Outcomes:
     Attributes
     ----------
     outcome : ndarray(int8, ndim=1)
-        1 transmitted, 0 reflected, -1 undecided (step budget exhausted).
+        1 transmitted, 0 reflected, -1 undecided (a step budget exhausted, or
+        the state or error estimate stopped being finite).
     evaluations : ndarray(int64, ndim=1)
         Derivative evaluations spent on each trajectory.
     final_state : ndarray(float, ndim=2) or None

@@ -35,6 +35,9 @@ value and caches like any other argument type):
     budgets of accepted and of rejected steps, and the free-flight distance
     (``0`` for none).
 
+The scalar driver also takes its buffers as a :class:`Work` record
+(:func:`make_work`), so that callers running many trajectories allocate once.
+
 Lab-frame states are ``(x, vx, y, vy)``. In the rotating frame the last two
 components are ``(a, b)`` with ``y = a cos(2 pi t) + b sin(2 pi t)``.
 
@@ -67,7 +70,7 @@ TWO_PI = 2.0 * math.pi
 # Outcome codes (int8 in the outcome arrays).
 REFLECTED = 0
 TRANSMITTED = 1
-UNDECIDED = -1  # step budget exhausted before an outcome
+UNDECIDED = -1  # a step budget exhausted, or the state broke down, before an outcome
 RECORD_FULL = -2  # trajectory recorder ran out of room (internal)
 REACHED_END = -3  # reached the requested end time (trajectory recorder)
 RUNNING = 2

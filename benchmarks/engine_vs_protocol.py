@@ -79,7 +79,7 @@ def main(argv=None):
     same = total = 0
     rows = []
     for experiment, T, states in batches:
-        frozen = experiment == "frozen"
+        frozen = lib.experiments.is_frozen(experiment)
         t0 = time.perf_counter()
         ref = run_protocol(states, model.M, model.s, model.U0, model.lam, frozen=frozen)
         t1 = time.perf_counter()

@@ -39,15 +39,14 @@ def relaxed_energy(model: Model, y):
 
 
 def _slope(model: Model, y):
-    y = np.asarray(y, dtype=float)
-    dy = y - model.s
-    return y - dy / model.lam**2 * model.potential(0.0, y)
+    """:math:`f'(y) = y + \\partial_y U(0, y)`."""
+    _, _, fy, _ = model.interaction(0.0, y)
+    return np.asarray(y, dtype=float) - fy
 
 
 def _curvature(model: Model, y):
-    dy = y - model.s
-    inv_l2 = 1.0 / model.lam**2
-    return 1.0 - inv_l2 * model.potential(0.0, y) * (1.0 - dy * dy * inv_l2)
+    """:math:`f''(y) = 1 + \\partial_y^2 U(0, y)`."""
+    return 1.0 + model.interaction(0.0, y)[3]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import json
 import math
 import sys
 
+from .experiments import DESCRIPTIONS, EXPERIMENT_REGISTRY, figure_experiments
+
 EXIT_USAGE = 2
 
 
@@ -48,8 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probability", help="transmission probability against temperature",
                        description="Transmission probability P(omega_T) of one experiment, with binomial "
                                    "standard errors and Wilson 95%% intervals.")
-    p.add_argument("--experiment", "-e", required=True, metavar="{frozen,deflected,thermal,joint}",
-                   help="frozen and deflected: Fig. 4; thermal and joint: Fig. 5")
+    p.add_argument("--experiment", "-e", required=True, choices=tuple(EXPERIMENT_REGISTRY),
+                   metavar="{" + ",".join(EXPERIMENT_REGISTRY) + "}",
+                   help="; ".join(f"{name}: {description}" for name, description in DESCRIPTIONS.items())
+                   .replace("%", "%%"))
     _add_model_args(p)
     p.add_argument("--temperature", "-T", type=float, nargs="+", required=True, metavar="T",
                    help="temperatures omega_T = k_B T / (hbar Omega)")
@@ -83,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="compute the data of the paper's figures",
                        description="Compute the data of Figs. 3-5 at the paper's resolution and write "
                                    "them with their parameters (JSON and NPZ).")
-    p.add_argument("--figure", "-f", choices=("3", "4", "5", "all"), default="all",
+    p.add_argument("--figure", "-f", choices=("3", *figure_experiments(), "all"), default="all",
                    help="which figure (default all)")
     p.add_argument("--out", "-o", default="results", metavar="DIR", help="output directory (default results/)")
     p.add_argument("--trials", "-n", type=float, default=10_000, metavar="N",

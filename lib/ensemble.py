@@ -114,7 +114,7 @@ class Transmission:
     transmitted : ndarray(int, ndim=1)
         Transmissions per temperature.
     undecided : ndarray(int, ndim=1)
-        Trajectories that exhausted the step budget (excluded from the
+        Trajectories that exhausted a step budget or broke down (excluded from the
         statistics; zero in every run we know of).
     evaluations : int
         Derivative evaluations spent in total.
@@ -283,7 +283,7 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
     result = func(experiment, model, omega_T, trials, seed, integ, cache.ENGINE_VERSION,
                   n_jobs=n_jobs, progress=progress)
     if result.undecided.any():
-        warnings.warn(f"{int(result.undecided.sum())} trajectories exhausted the step budget and "
+        warnings.warn(f"{int(result.undecided.sum())} trajectories exhausted a step budget or broke down and "
                       "were left out of the statistics", RuntimeWarning, stacklevel=2)
     return result
 

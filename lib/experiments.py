@@ -25,34 +25,21 @@ Random numbers are drawn in a fixed order (particle or total energy first,
 then ``n``, then the phase), vectorised, from a ``numpy.random.Generator``
 owned by the caller. The first draw is the same in all experiments, so for
 one seed ``frozen`` and ``deflected`` launch identical particles.
+
+Each experiment is an :class:`Experiment` record in :data:`EXPERIMENT_REGISTRY`;
+:data:`EXPERIMENTS`, :data:`DESCRIPTIONS`, :func:`is_frozen`, :func:`sample`,
+the command line and :mod:`lib.reproduce` are derived from it, so a new
+ensemble is one entry.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from .model import EIGHT_PI2, Model, check_finite
-
-EXPERIMENTS = ("frozen", "deflected", "thermal", "joint")
-
-DESCRIPTIONS = {
-    "frozen": "oscillator held fixed at y = 0 (Fig. 4a)",
-    "deflected": "oscillator starts at rest at y = 0, free to move (Fig. 4b)",
-    "thermal": "particle and oscillator from independent baths (Fig. 5a)",
-    "joint": "total energy Boltzmann-distributed, split at random (Fig. 5b)",
-}
-
-
-def check_experiment(experiment: str) -> str:
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}; got {experiment!r}")
-    return experiment
-
-
-def is_frozen(experiment: str) -> bool:
-    """Whether the experiment holds the oscillator fixed."""
-    return check_experiment(experiment) == "frozen"
 
 
 def paper_temperatures() -> np.ndarray:
@@ -81,13 +68,122 @@ def initial_states(particle_energy, oscillator_y, oscillator_vy, model: Model) -
     return u
 
 
+def _thermal_oscillator(model: Model, e_particle, level, n: int, rng: np.random.Generator) -> np.ndarray:
+    """States with the oscillator in ``level`` at a uniformly drawn phase (the last draw)."""
+    phase = rng.uniform(0.0, 2.0 * math.pi, n)
+    y0, vy0 = oscillator_state(np.sqrt(2.0 * level + 1.0), phase)
+    return initial_states(e_particle, y0, vy0, model)
+
+
+def _sample_at_rest(model: Model, omega_T: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Boltzmann particle energy; oscillator at rest at ``y = 0`` (frozen, deflected)."""
+    return initial_states(rng.exponential(omega_T, n), 0.0, 0.0, model)
+
+
+def _sample_thermal(model: Model, omega_T: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Particle and oscillator from independent baths at ``omega_T``."""
+    e_particle = rng.exponential(omega_T, n)
+    q = math.exp(-1.0 / omega_T)
+    # numpy's geometric counts trials to the first success (k >= 1):
+    # P(k) = q^(k-1) (1 - q), so n = k - 1 has P(n) = (1 - q) q^n.
+    level = rng.geometric(1.0 - q, n) - 1
+    return _thermal_oscillator(model, e_particle, level, n, rng)
+
+
+def _sample_joint(model: Model, omega_T: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Boltzmann total energy, split at a uniformly drawn oscillator level."""
+    e_total = rng.exponential(omega_T, n)
+    level = rng.integers(0, np.floor(e_total).astype(np.int64), endpoint=True)
+    return _thermal_oscillator(model, e_total - level, level, n, rng)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One ensemble of initial conditions.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`EXPERIMENT_REGISTRY` and on the command line.
+    description : str
+        One line, shown by the command line and the widgets.
+    frozen : bool
+        Whether the oscillator is held fixed while the particle passes.
+    sampler : callable
+        ``sampler(model, omega_T, n, rng)`` returns ``n`` lab-frame initial
+        states, shape ``(n, 4)``; ``omega_T`` is validated by :func:`sample`.
+    figure : str or None
+        The paper's panel, e.g. ``"4a"``; ``None`` for an ensemble outside
+        the paper.
+    """
+
+    name: str
+    description: str
+    frozen: bool
+    sampler: Callable[[Model, float, int, np.random.Generator], np.ndarray]
+    figure: str | None = None
+
+    @property
+    def figure_number(self) -> str | None:
+        """The paper's figure without the panel letter, e.g. ``"4"``."""
+        return None if self.figure is None else self.figure.rstrip("abcdefghijklmnopqrstuvwxyz")
+
+
+def _registry(*experiments: Experiment) -> dict[str, Experiment]:
+    return {e.name: e for e in experiments}
+
+
+EXPERIMENT_REGISTRY: dict[str, Experiment] = _registry(
+    Experiment("frozen", "oscillator held fixed at y = 0", True, _sample_at_rest, "4a"),
+    Experiment("deflected", "oscillator starts at rest at y = 0, free to move", False, _sample_at_rest, "4b"),
+    Experiment("thermal", "particle and oscillator from independent baths", False, _sample_thermal, "5a"),
+    Experiment("joint", "total energy Boltzmann-distributed, split at random", False, _sample_joint, "5b"),
+)
+"""Every experiment, by name, in the order they are listed everywhere."""
+
+EXPERIMENTS = tuple(EXPERIMENT_REGISTRY)
+"""Names of the experiments."""
+
+DESCRIPTIONS = {name: e.description + (f" (Fig. {e.figure})" if e.figure else "")
+                for name, e in EXPERIMENT_REGISTRY.items()}
+"""One-line description of each experiment, with its figure."""
+
+
+def figure_experiments() -> dict[str, tuple[str, ...]]:
+    """Experiments of each of the paper's figures, e.g. ``{"4": ("frozen", "deflected"), ...}``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, e in EXPERIMENT_REGISTRY.items():
+        if e.figure_number is not None:
+            out[e.figure_number] = out.get(e.figure_number, ()) + (name,)
+    return out
+
+
+def get_experiment(experiment: str) -> Experiment:
+    """The registered :class:`Experiment` called ``experiment``, or ``ValueError``."""
+    try:
+        return EXPERIMENT_REGISTRY[experiment]
+    except (KeyError, TypeError):
+        raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}; got {experiment!r}") from None
+
+
+def check_experiment(experiment: str) -> str:
+    """``experiment`` if it is registered, else ``ValueError``."""
+    return get_experiment(experiment).name
+
+
+def is_frozen(experiment: str) -> bool:
+    """Whether the experiment holds the oscillator fixed."""
+    return get_experiment(experiment).frozen
+
+
 def sample(experiment: str, model: Model, omega_T: float, n: int,
            rng: np.random.Generator) -> np.ndarray:
     """Draw ``n`` initial states of ``experiment`` at temperature ``omega_T``.
 
     Parameters
     ----------
-    experiment : {'frozen', 'deflected', 'thermal', 'joint'}
+    experiment : str
+        A name in :data:`EXPERIMENTS` ({'frozen', 'deflected', 'thermal', 'joint'}).
     model : Model
     omega_T : float
         Temperature in units of :math:`\\hbar\\Omega`; positive.
@@ -100,20 +196,6 @@ def sample(experiment: str, model: Model, omega_T: float, n: int,
     ndarray(float, ndim=2)
         Shape ``(n, 4)``, rows ``(x0, vx0, y0, vy0)``.
     """
-    check_experiment(experiment)
+    sampler = get_experiment(experiment).sampler
     omega_T = check_finite("temperature", omega_T, positive=True)
-    if experiment in ("frozen", "deflected", "thermal"):
-        e_particle = rng.exponential(omega_T, n)
-        if experiment != "thermal":
-            return initial_states(e_particle, 0.0, 0.0, model)
-        q = math.exp(-1.0 / omega_T)
-        # numpy's geometric counts trials to the first success (k >= 1):
-        # P(k) = q^(k-1) (1 - q), so n = k - 1 has P(n) = (1 - q) q^n.
-        level = rng.geometric(1.0 - q, n) - 1
-    else:  # joint
-        e_total = rng.exponential(omega_T, n)
-        level = rng.integers(0, np.floor(e_total).astype(np.int64), endpoint=True)
-        e_particle = e_total - level
-    phase = rng.uniform(0.0, 2.0 * math.pi, n)
-    y0, vy0 = oscillator_state(np.sqrt(2.0 * level + 1.0), phase)
-    return initial_states(e_particle, y0, vy0, model)
+    return sampler(model, omega_T, n, rng)

@@ -15,13 +15,18 @@ is driven. Two are predefined:
     * exact free flight while ``|x|`` exceeds the distance at which the
       interaction is below ``1e-12 U0`` (:meth:`lib.model.Model.free_flight_distance`);
     * the oscillator integrated in its rotating frame (see
-      :func:`lib.kernels.rhs`), so that the oscillator's own period does not
+      :func:`lib.kernels.derivative`), so that the oscillator's own period does not
       limit the step where the interaction is weak;
     * steps limited to moving the particle by at most ``lambda``, so a
       step can never jump over the Gaussian.
 
 The outcome rule is the paper's in both: stop at the first accepted step
 with ``x * vx >= 0``; transmitted if ``x > 0``.
+
+The kernels take three records (:mod:`lib.kernels`): :func:`kernel_parameters`
+builds :class:`~lib.kernels.Params` from a :class:`~lib.model.Model`, and an
+:class:`Integrator` builds :class:`~lib.kernels.Method` (its tableau) and
+:class:`~lib.kernels.Control` (steps, tolerances, budgets, free flight).
 """
 from __future__ import annotations
 
@@ -67,6 +72,10 @@ class Integrator:
     max_steps : int
         Step budget per trajectory; a trajectory that exhausts it is
         reported as undecided.
+    max_rejected : int
+        Rejected adaptive steps tolerated per trajectory; a trajectory with
+        more is reported as undecided (as is one whose state or error
+        estimate stops being finite).
     """
 
     name: str
@@ -79,6 +88,7 @@ class Integrator:
     max_dx: float = 1.0
     h_max: float = 0.25
     max_steps: int = 10**9
+    max_rejected: int = 10**6
     adaptive: bool = field(init=False)
 
     def __post_init__(self):
@@ -95,28 +105,29 @@ class Integrator:
         check_finite("h_max", self.h_max, positive=True)
         if int(self.max_steps) < 1:
             raise ValueError(f"max_steps must be at least 1, got {self.max_steps!r}")
+        if int(self.max_rejected) < 0:
+            raise ValueError(f"max_rejected must be non-negative, got {self.max_rejected!r}")
         object.__setattr__(self, "adaptive", adaptive)
 
     def with_options(self, **changes) -> "Integrator":
         """A copy with some fields changed, e.g. ``ADAPTIVE.with_options(rtol=1e-7)``."""
         return replace(self, **changes)
 
-    # -- arguments for the kernels -------------------------------------------
-    def _kernel_args(self, model: Model):
+    # -- records for the kernels ---------------------------------------------
+    def kernel_method(self) -> kernels.Method:
+        """The tableau as a :class:`lib.kernels.Method` (no error weights for fixed steps)."""
         tab = self.tableau
         if self.adaptive:
-            e = tab.e
-            exponent = 1.0 / (tab.error_order + 1)
-            rtol, atol = float(self.rtol), float(self.atol)
-        else:
-            e, exponent, rtol, atol = _EMPTY, 0.0, 0.0, 0.0
-        return (tab.A, tab.b, tab.c, e, exponent, tab.fsal, float(self.h), rtol, atol,
-                float(self.max_dx) * model.lam, float(self.h_max), int(self.max_steps))
+            return kernels.Method(tab.A, tab.b, tab.c, tab.e, 1.0 / (tab.error_order + 1), tab.fsal)
+        return kernels.Method(tab.A, tab.b, tab.c, _EMPTY, 0.0, tab.fsal)
 
-    def _free_distance(self, model: Model) -> float:
-        if self.free_flight_tol is None:
-            return 0.0
-        return model.free_flight_distance(self.free_flight_tol)
+    def kernel_control(self, model: Model) -> kernels.Control:
+        """Steps, tolerances, budgets and free flight for ``model`` as a :class:`lib.kernels.Control`."""
+        rtol, atol = (float(self.rtol), float(self.atol)) if self.adaptive else (0.0, 0.0)
+        free_distance = 0.0 if self.free_flight_tol is None else model.free_flight_distance(self.free_flight_tol)
+        return kernels.Control(h0=float(self.h), rtol=rtol, atol=atol, max_dx=float(self.max_dx) * model.lam,
+                               h_max=float(self.h_max), max_steps=int(self.max_steps),
+                               max_rejected=int(self.max_rejected), free_distance=float(free_distance))
 
 
 PAPER = Integrator("paper", BUTCHER_RK5, h=5e-4)
@@ -139,10 +150,11 @@ def get_integrator(spec) -> Integrator:
         raise ValueError(f"integrator must be one of {sorted(INTEGRATORS)}, got {spec!r}") from None
 
 
-def kernel_parameters(model: Model, frozen: bool = False, rotating: bool = False) -> np.ndarray:
-    """The parameter vector ``p`` of :mod:`lib.kernels` for ``model``."""
-    return np.array([kernels.FOUR_PI2 / model.M, model.s, model.U0, 1.0 / model.lam**2,
-                     1.0 if frozen else 0.0, 1.0 if rotating else 0.0])
+def kernel_parameters(model: Model, frozen: bool = False, rotating: bool = False) -> kernels.Params:
+    """``model`` as a :class:`lib.kernels.Params`; a frozen oscillator overrides ``rotating``."""
+    frame = kernels.FROZEN if frozen else kernels.ROTATING if rotating else kernels.LAB
+    return kernels.Params(kx=kernels.FOUR_PI2 / model.M, s=model.s, U0=model.U0, il2=model.inv_lam2,
+                          frame=frame)
 
 
 def _as_states(states) -> np.ndarray:
@@ -163,7 +175,8 @@ class Outcomes:
     Attributes
     ----------
     outcome : ndarray(int8, ndim=1)
-        1 transmitted, 0 reflected, -1 undecided (step budget exhausted).
+        1 transmitted, 0 reflected, -1 undecided (a step budget exhausted, or
+        the state or error estimate stopped being finite).
     evaluations : ndarray(int64, ndim=1)
         Derivative evaluations spent on each trajectory.
     final_state : ndarray(float, ndim=2) or None
@@ -209,15 +222,13 @@ def run(model: Model, states, integrator="adaptive", *, frozen: bool = False,
     integ = get_integrator(integrator)
     u0 = _as_states(states)
     n = u0.shape[0]
-    p = kernel_parameters(model, frozen, integ.rotating)
+    params = kernel_parameters(model, frozen, integ.rotating)
     outcome = np.empty(n, dtype=np.int8)
     evaluations = np.empty(n, dtype=np.int64)
     u_end = np.empty((n, 4)) if keep_final else _EMPTY_STATES
     t_end = np.empty(n) if keep_final else _EMPTY
-    (A, b, c, e, expo, fsal, h, rtol, atol, max_dx, h_max, max_steps) = integ._kernel_args(model)
     driver = kernels.run_lanes if lanes else kernels.run_batch
-    driver(u0, p, A, b, c, e, expo, fsal, h, rtol, atol, max_dx, h_max, max_steps,
-           integ._free_distance(model), outcome, evaluations, u_end, t_end)
+    driver(u0, params, integ.kernel_method(), integ.kernel_control(model), outcome, evaluations, u_end, t_end)
     if keep_final:
         return Outcomes(outcome, evaluations, u_end, t_end)
     return Outcomes(outcome, evaluations)
@@ -292,11 +303,11 @@ def trajectory(model: Model, state, integrator="adaptive", *, frozen: bool = Fal
     u = _as_states(state)[0].copy()
     if t_end is not None:
         t_end = check_finite("t_end", t_end, positive=True)
-    p = kernel_parameters(model, frozen, integ.rotating)
-    (A, b, c, e, expo, fsal, h, rtol, atol, max_dx, h_max, max_steps) = integ._kernel_args(model)
-    n_stages = b.shape[0]
-    K = np.empty((n_stages, 4))
-    tmp, unew, err = np.empty(4), np.empty(4), np.empty(4)
+    params = kernel_parameters(model, frozen, integ.rotating)
+    method = integ.kernel_method()
+    control = integ.kernel_control(model)._replace(free_distance=0.0)  # the whole path is integrated
+    work = kernels.make_work(method.b.shape[0])
+    h = control.h0
     counts = np.zeros(4, dtype=np.int64)
     chunks = [np.concatenate([[0.0], u])[None, :]]
     t = 0.0
@@ -306,9 +317,10 @@ def trajectory(model: Model, state, integrator="adaptive", *, frozen: bool = Fal
         capacity = min(max(1024, 4 * counts[0]), max_points)
         rec = np.empty((capacity, 5))
         counts[2] = 0
-        status, t, h = kernels.integrate(u, t, h, p, A, b, c, e, expo, fsal, rtol, atol, max_dx,
-                                         h_max, max_steps - counts[0], -1.0 if stop else t_end,
-                                         stop, K, tmp, unew, err, rec, counts)
+        budget = control._replace(max_steps=int(control.max_steps - counts[0]),
+                                  max_rejected=int(control.max_rejected - counts[3]))
+        status, t, h = kernels.integrate(u, t, h, params, method, budget, -1.0 if stop else t_end, stop,
+                                         work, rec, counts)
         chunks.append(rec[: counts[2]])
         if status != kernels.RECORD_FULL or sum(len(ch) for ch in chunks) >= max_points:
             break

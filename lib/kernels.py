@@ -1,9 +1,9 @@
 """Compiled (numba) kernels: explicit Runge-Kutta steps for any tableau, and
 drivers that run trajectories to their outcome.
 
-Everything here takes plain arrays and scalars; validation, random numbers
-and bookkeeping live in the Python wrappers (:mod:`lib.integrate`,
-:mod:`lib.ensemble`). Work buffers are allocated once per call, never per
+Everything here takes arrays, scalars and the named records below;
+validation, random numbers and bookkeeping live in the Python wrappers
+(:mod:`lib.integrate` builds the records, :mod:`lib.ensemble`). Work buffers are allocated once per call, never per
 step. Functions compile lazily on first use and are cached on disk
 (``cache=True``), so importing :mod:`lib` compiles nothing.
 
@@ -21,28 +21,48 @@ Two drivers share every formula:
     result does not depend on its lane, its neighbours or the batch size;
     ``tests/test_kernels.py`` checks bitwise equality.
 
-Parameter vector ``p`` (float64, length 6)::
+Calling convention: three records (named tuples, which numba passes by
+value and caches like any other argument type):
 
-    p[0] = 4 pi^2 / M      p[1] = s        p[2] = U0      p[3] = 1 / lambda^2
-    p[4] = 1.0 if the oscillator is frozen, else 0.0
-    p[5] = 1.0 to integrate the oscillator in its rotating frame, else 0.0
+:class:`Params` ``(kx, s, U0, il2, frame)``
+    the model: ``kx = 4 pi^2 / M``, impact parameter ``s``, ``U0``,
+    ``il2 = 1 / lambda^2``, and the frame the oscillator is integrated in,
+    :data:`LAB`, :data:`ROTATING` or :data:`FROZEN` (oscillator held fixed).
+:class:`Method` ``(A, b, c, e, err_exponent, fsal)``
+    the Runge-Kutta tableau; ``e`` is empty for fixed steps.
+:class:`Control` ``(h0, rtol, atol, max_dx, h_max, max_steps, max_rejected, free_distance)``
+    how it is driven: first (or fixed) step, tolerances, step limits,
+    budgets of accepted and of rejected steps, and the free-flight distance
+    (``0`` for none).
+
+The scalar driver also takes its buffers as a :class:`Work` record
+(:func:`make_work`), so that callers running many trajectories allocate once.
 
 Lab-frame states are ``(x, vx, y, vy)``. In the rotating frame the last two
 components are ``(a, b)`` with ``y = a cos(2 pi t) + b sin(2 pi t)``.
 
-Outcome rule (the authors' scripts): after every accepted step, the trajectory stops as
-soon as ``x * vx >= 0``; it is *transmitted* if ``x > 0`` and *reflected*
-otherwise. For a repulsive interaction both are final: on either side of
-``x = 0`` the force on the particle points away from the gate.
+Outcome rule (the authors' scripts, :func:`has_ended` and :func:`classify`):
+after every accepted step, the trajectory stops as soon as ``x * vx >= 0``;
+it is *transmitted* if ``x > 0`` and *reflected* otherwise. For a repulsive
+interaction both are final: on either side of ``x = 0`` the force on the
+particle points away from the gate.
+
+A trajectory also stops, *undecided*, when it exhausts either budget
+(``max_steps`` accepted steps, more than ``max_rejected`` rejected ones), or
+when a step breaks it (:func:`step_failed`: a NaN error estimate, or a
+non-finite state about to be accepted); it then keeps its last sound state.
+Both drivers apply these rules identically.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from .fastmath import exp_neg, neg_power, sincos_2pi
+from .fastmath import neg_power, sincos_2pi
+from .model import interaction
 
 FOUR_PI2 = 4.0 * math.pi**2
 TWO_PI = 2.0 * math.pi
@@ -50,12 +70,12 @@ TWO_PI = 2.0 * math.pi
 # Outcome codes (int8 in the outcome arrays).
 REFLECTED = 0
 TRANSMITTED = 1
-UNDECIDED = -1  # step budget exhausted before an outcome
+UNDECIDED = -1  # a step budget exhausted, or the state broke down, before an outcome
 RECORD_FULL = -2  # trajectory recorder ran out of room (internal)
 REACHED_END = -3  # reached the requested end time (trajectory recorder)
 RUNNING = 2
 
-# Frames (from p[4], p[5]).
+# Frames (Params.frame).
 LAB = 0
 ROTATING = 1
 FROZEN = 2
@@ -71,13 +91,53 @@ unrolls it, so its vector body only runs for at least 24 lanes; 64 keeps the lan
 while wasting little at the end of a batch (measured in benchmarks/lanes.py)."""
 
 
+class Params(NamedTuple):
+    """The model as the kernels see it (built by :func:`lib.integrate.kernel_parameters`)."""
+
+    kx: float  # 4 pi^2 / M
+    s: float  # impact parameter
+    U0: float  # height of the Gaussian
+    il2: float  # 1 / lambda^2
+    frame: int  # LAB, ROTATING or FROZEN
+
+
+class Method(NamedTuple):
+    """A Runge-Kutta method (built by :meth:`lib.integrate.Integrator.kernel_method`)."""
+
+    A: np.ndarray  # stage coefficients, (stages, stages)
+    b: np.ndarray  # weights
+    c: np.ndarray  # nodes
+    e: np.ndarray  # error weights b - b_hat; empty for fixed steps
+    err_exponent: float  # step-size controller exponent, 1 / (error order + 1)
+    fsal: bool  # last stage is the next step's first
+
+
+class Control(NamedTuple):
+    """How steps are taken (built by :meth:`lib.integrate.Integrator.kernel_control`)."""
+
+    h0: float  # first trial step (adaptive) or the step (fixed)
+    rtol: float  # mixed tolerance of adaptive steps
+    atol: float
+    max_dx: float  # largest particle displacement per adaptive step
+    h_max: float  # largest adaptive step
+    max_steps: int  # budget of accepted steps
+    max_rejected: int  # rejected steps tolerated; one more ends the trajectory
+    free_distance: float  # exact free flight up to x = -free_distance (0: none)
+
+
+class Work(NamedTuple):
+    """Work buffers of the scalar driver (:func:`make_work`)."""
+
+    K: np.ndarray  # stage derivatives, (stages, 4)
+    tmp: np.ndarray  # stage state
+    unew: np.ndarray  # proposed state
+    err: np.ndarray  # local error estimate
+
+
 @njit(cache=True, error_model="numpy")
-def frame_of(p):
-    if p[4] != 0.0:
-        return FROZEN
-    if p[5] != 0.0:
-        return ROTATING
-    return LAB
+def make_work(n_stages):
+    """Buffers for :func:`integrate` with a method of ``n_stages`` stages."""
+    return Work(np.empty((n_stages, 4)), np.empty(4), np.empty(4), np.empty(4))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -98,15 +158,13 @@ def derivative(frame, t, x, vx, q2, q3, kx, s, U0, il2):
         sn = 0.0
         cs = 0.0
         y = q2
-    dy = y - s
-    U = U0 * exp_neg(-0.5 * (x * x + dy * dy) * il2)
-    ax = kx * x * il2 * U
     if frame == ROTATING:
-        g = TWO_PI * dy * il2 * U
+        _, ax, g, _ = interaction(x, y, s, U0, il2, kx, TWO_PI)
         return vx, ax, -g * sn, g * cs
+    _, ax, fy, _ = interaction(x, y, s, U0, il2, kx, 1.0)
     if frame == FROZEN:
         return vx, ax, 0.0, 0.0
-    return vx, ax, q3, FOUR_PI2 * (dy * il2 * U - y)
+    return vx, ax, q3, FOUR_PI2 * (fy - y)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -116,18 +174,18 @@ def harmonic_turn(y, w, sn, cs):
 
 
 @njit(cache=True, error_model="numpy")
-def to_rotating(u, t, p):
-    """Lab state ``(x, vx, y, vy)`` at time ``t`` to ``(x, vx, a, b)``, in place."""
-    if frame_of(p) != ROTATING:
+def to_rotating(u, t, frame):
+    """Lab state ``(x, vx, y, vy)`` at time ``t`` to ``(x, vx, a, b)``, in place (rotating frame only)."""
+    if frame != ROTATING:
         return
     sn, cs = sincos_2pi(t)
     u[2], u[3] = harmonic_turn(u[2], u[3] / TWO_PI, -sn, cs)
 
 
 @njit(cache=True, error_model="numpy")
-def to_lab(u, t, p):
+def to_lab(u, t, frame):
     """Inverse of :func:`to_rotating`, in place."""
-    if frame_of(p) != ROTATING:
+    if frame != ROTATING:
         return
     sn, cs = sincos_2pi(t)
     y, w = harmonic_turn(u[2], u[3], sn, cs)
@@ -136,7 +194,7 @@ def to_lab(u, t, p):
 
 
 @njit(cache=True, error_model="numpy")
-def free_flight(u, distance, p):
+def free_flight(u, distance, frame):
     """Advance lab state ``u`` exactly to ``x = -distance`` if the particle is farther out.
 
     Beyond ``distance`` the interaction is negligible (see
@@ -150,7 +208,7 @@ def free_flight(u, distance, p):
         return 0.0
     dt = (-distance - x) / vx
     u[0] = -distance
-    if p[4] == 0.0:
+    if frame != FROZEN:
         sn, cs = sincos_2pi(dt)
         y, w = harmonic_turn(u[2], u[3] / TWO_PI, sn, cs)
         u[2] = y
@@ -159,13 +217,33 @@ def free_flight(u, distance, p):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def has_ended(x, vx):
+    """The stop rule: the particle is at or past ``x = 0`` moving away, or at rest (``x * vx >= 0``)."""
+    return x * vx >= 0.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def classify(x, vx):
-    """Outcome code if the trajectory has ended (``x * vx >= 0``), else RUNNING."""
-    if x * vx >= 0.0:
+    """Outcome code if the trajectory has ended (:func:`has_ended`), else RUNNING."""
+    if has_ended(x, vx):
         if x > 0.0:
             return TRANSMITTED
         return REFLECTED
     return RUNNING
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def step_failed(en, accepted, n0, n1, n2, n3):
+    """Whether a step attempt breaks the trajectory, which then stops undecided.
+
+    Broken: the error norm ``en`` is NaN (pass ``0.0`` for fixed steps), or
+    the step is ``accepted`` with a non-finite new state ``n``. An infinite
+    error norm is not a failure: the step is rejected and shrunk. Written
+    with comparisons and ``&`` only (``v - v == 0`` is false exactly for
+    infinite and NaN ``v``), so that the loop over lanes vectorises.
+    """
+    finite = (n0 - n0 == 0.0) & (n1 - n1 == 0.0) & (n2 - n2 == 0.0) & (n3 - n3 == 0.0)
+    return (en != en) | (accepted & (not finite))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -192,14 +270,17 @@ def new_step(hs, en, err_exponent, rejected_last):
 
 
 @njit(cache=True, error_model="numpy")
-def rk_step(frame, t, u, h, A, b, c, e, K, tmp, unew, err, p, first_stage):
+def rk_step(t, u, h, params, method, work, first_stage):
     """One explicit Runge-Kutta step of size ``h`` from ``u`` at time ``t`` (scalar).
 
-    Stages ``first_stage..`` are evaluated into rows of ``K`` (stage 0 is
-    supplied by the caller when ``first_stage == 1``). Writes the new state
-    into ``unew`` and, when ``e`` is non-empty, the local error estimate
-    into ``err``.
+    Stages ``first_stage..`` are evaluated into rows of ``work.K`` (stage 0
+    is supplied by the caller when ``first_stage == 1``). Writes the new
+    state into ``work.unew`` and, when ``method.e`` is non-empty, the local
+    error estimate into ``work.err``.
     """
+    A, b, c, e = method.A, method.b, method.c, method.e
+    K, tmp, unew, err = work.K, work.tmp, work.unew, work.err
+    frame = params.frame
     n = b.shape[0]
     for i in range(first_stage, n):
         for m in range(4):
@@ -208,7 +289,7 @@ def rk_step(frame, t, u, h, A, b, c, e, K, tmp, unew, err, p, first_stage):
                 acc += A[i, j] * K[j, m]
             tmp[m] = u[m] + h * acc
         K[i, 0], K[i, 1], K[i, 2], K[i, 3] = derivative(frame, t + c[i] * h, tmp[0], tmp[1], tmp[2], tmp[3],
-                                                        p[0], p[1], p[2], p[3])
+                                                        params.kx, params.s, params.U0, params.il2)
     for m in range(4):
         acc = 0.0
         for i in range(n):
@@ -233,41 +314,44 @@ def error_norm(u0, u1, u2, u3, n0, n1, n2, n3, e0, e1, e2, e3, rtol, atol):
 
 
 @njit(cache=True, error_model="numpy")
-def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_max,
-              max_steps, t_end, stop_on_outcome, K, tmp, unew, err, rec, counts):
+def integrate(u, t, h, params, method, control, t_end, stop_on_outcome, work, rec, counts):
     """Advance the lab-frame state ``u`` in place from time ``t`` (scalar driver).
 
-    Fixed steps of size ``h`` if ``e`` is empty, else adaptive steps with
-    the mixed tolerance ``(rtol, atol)``; adaptive steps never exceed
-    ``h_max`` nor move the particle by more than ``max_dx``. With
-    ``p[5] == 1`` the oscillator is integrated in the rotating frame, whose
-    phase origin is the starting time.
+    Fixed steps of size ``h`` if ``method.e`` is empty, else adaptive steps
+    from trial step ``h`` with the mixed tolerance ``(control.rtol,
+    control.atol)``; adaptive steps never exceed ``control.h_max`` nor move
+    the particle by more than ``control.max_dx``. In the rotating frame the
+    oscillator's phase origin is the starting time.
 
     Stops at the outcome (if ``stop_on_outcome``), at ``t_end`` (if
-    positive), when ``rec`` is full, or after ``max_steps`` steps.
-    Accepted steps are appended to ``rec`` (lab-frame rows
-    ``t, x, vx, y, vy``) from row ``counts[2]`` when ``rec`` has rows.
-    ``counts`` accumulates ``[accepted steps, derivative evaluations,
-    recorded rows, rejected steps]``.
+    positive), when ``rec`` is full, after ``control.max_steps`` accepted
+    steps, after more than ``control.max_rejected`` rejected ones, or when a
+    step fails (:func:`step_failed`). Accepted steps are appended to ``rec``
+    (lab-frame rows ``t, x, vx, y, vy``) from row ``counts[2]`` when ``rec``
+    has rows. ``counts`` accumulates ``[accepted steps, derivative
+    evaluations, recorded rows, rejected steps]``. ``work`` is
+    :func:`make_work`'s buffers.
 
     Returns ``(status, t, h)``, ``h`` being the step to try next; ``u`` is
     left in the lab frame.
     """
-    adaptive = e.shape[0] > 0
-    n_stages = b.shape[0]
-    frame = frame_of(p)
+    adaptive = method.e.shape[0] > 0
+    n_stages = method.b.shape[0]
+    frame = params.frame
+    K, unew, err = work.K, work.unew, work.err
     if stop_on_outcome:
         status = classify(u[0], u[1])
         if status != RUNNING:
             return status, t, h
     t_start = t
     tl = 0.0  # time since t_start: the rotating frame's phase
-    to_rotating(u, tl, p)
+    to_rotating(u, tl, frame)
     have_first = False
     rejected_last = False
     status = UNDECIDED
     steps = 0
-    while steps < max_steps:
+    rejected = 0
+    while steps < control.max_steps:
         # t_end counts as reached within a billionth of a step, so that
         # rounding in the accumulated time never adds a sliver of a step
         if t_end > 0.0 and t_end - (t_start + tl) <= 1e-9 * h:
@@ -277,26 +361,35 @@ def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_
             status = RECORD_FULL
             break
         if adaptive:
-            h = step_cap(h, u[1], h_max, max_dx)
+            h = step_cap(h, u[1], control.h_max, control.max_dx)
         hs = h
         if t_end > 0.0 and t_start + tl + hs > t_end:
             hs = t_end - (t_start + tl)
         if not have_first:
             K[0, 0], K[0, 1], K[0, 2], K[0, 3] = derivative(frame, tl, u[0], u[1], u[2], u[3],
-                                                            p[0], p[1], p[2], p[3])
+                                                            params.kx, params.s, params.U0, params.il2)
             counts[1] += 1
-        rk_step(frame, tl, u, hs, A, b, c, e, K, tmp, unew, err, p, 1)
+        rk_step(tl, u, hs, params, method, work, 1)
         counts[1] += n_stages - 1
+        en = 0.0
+        accepted = True
+        h_next = h
         if adaptive:
             en = error_norm(u[0], u[1], u[2], u[3], unew[0], unew[1], unew[2], unew[3],
-                            err[0], err[1], err[2], err[3], rtol, atol)
-            accepted, h_next = new_step(hs, en, err_exponent, rejected_last)
-            if not accepted:
-                h = h_next
-                have_first = True  # stage 0 is still f(u)
-                rejected_last = True
-                counts[3] += 1
-                continue
+                            err[0], err[1], err[2], err[3], control.rtol, control.atol)
+            accepted, h_next = new_step(hs, en, method.err_exponent, rejected_last)
+        if step_failed(en, accepted, unew[0], unew[1], unew[2], unew[3]):
+            break  # undecided; u is the last sound state
+        if not accepted:
+            h = h_next
+            have_first = True  # stage 0 is still f(u)
+            rejected_last = True
+            counts[3] += 1
+            rejected += 1
+            if rejected > control.max_rejected:
+                break  # undecided
+            continue
+        if adaptive:
             rejected_last = False
             if hs == h:
                 h = h_next
@@ -306,7 +399,7 @@ def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_
         tl += hs
         steps += 1
         counts[0] += 1
-        if fsal:
+        if method.fsal:
             for m in range(4):
                 K[0, m] = K[n_stages - 1, m]
             have_first = True
@@ -317,33 +410,28 @@ def integrate(u, t, h, p, A, b, c, e, err_exponent, fsal, rtol, atol, max_dx, h_
             rec[r, 0] = t_start + tl
             for m in range(4):
                 rec[r, m + 1] = u[m]
-            to_lab(rec[r, 1:], tl, p)
+            to_lab(rec[r, 1:], tl, frame)
             counts[2] = r + 1
         if stop_on_outcome:
             status = classify(u[0], u[1])
             if status != RUNNING:
                 break
             status = UNDECIDED
-    to_lab(u, tl, p)
+    to_lab(u, tl, frame)
     return status, t_start + tl, h
 
 
 @njit(cache=True, error_model="numpy")
-def run_batch(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_max,
-              max_steps, free_distance, outcome, evaluations, u_end, t_end):
+def run_batch(u0, params, method, control, outcome, evaluations, u_end, t_end):
     """Run every initial state in ``u0`` (shape ``(n, 4)``) to its outcome, one at a time.
 
     Writes the outcome code of trajectory ``i`` into ``outcome[i]`` (int8)
     and its number of derivative evaluations into ``evaluations[i]``.
     If ``u_end`` has rows, the lab state and time at the stop go into
-    ``u_end[i]`` and ``t_end[i]``. ``free_distance > 0`` enables the exact
-    free flight up to ``x = -free_distance`` before integrating.
+    ``u_end[i]`` and ``t_end[i]``. ``control.free_distance > 0`` enables the
+    exact free flight up to ``x = -free_distance`` before integrating.
     """
-    n_stages = b.shape[0]
-    K = np.empty((n_stages, 4))
-    tmp = np.empty(4)
-    unew = np.empty(4)
-    err = np.empty(4)
+    work = make_work(method.b.shape[0])
     u = np.empty(4)
     rec = np.empty((0, 5))
     counts = np.zeros(4, dtype=np.int64)
@@ -352,12 +440,10 @@ def run_batch(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
         for m in range(4):
             u[m] = u0[i, m]
         t0 = 0.0
-        if free_distance > 0.0:
-            t0 = free_flight(u, free_distance, p)
+        if control.free_distance > 0.0:
+            t0 = free_flight(u, control.free_distance, params.frame)
         counts[1] = 0
-        status, t, h = integrate(u, t0, h0, p, A, b, c, e, err_exponent, fsal, rtol, atol,
-                                 max_dx, h_max, max_steps, -1.0, True,
-                                 K, tmp, unew, err, rec, counts)
+        status, t, h = integrate(u, t0, control.h0, params, method, control, -1.0, True, work, rec, counts)
         outcome[i] = status
         evaluations[i] = counts[1]
         if keep_end:
@@ -367,14 +453,14 @@ def run_batch(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
 
 
 @njit(cache=True, error_model="numpy")
-def _lane_derivatives(frame, k, ci, U, K, H, TL, T, p):
+def _lane_derivatives(frame, k, ci, U, K, H, TL, T, params):
     """Stage ``k`` in every lane: ``K[k] = f(TL + ci H, U + H T)``.
 
     The frame is tested once, outside the loop over lanes, and each branch
     passes ``derivative`` a constant frame, so that after inlining the loop
     body is straight-line arithmetic that LLVM turns into vector code.
     """
-    kx, s, U0, il2 = p[0], p[1], p[2], p[3]
+    kx, s, U0, il2 = params.kx, params.s, params.U0, params.il2
     nl = U.shape[1]
     if frame == ROTATING:
         for l in range(nl):
@@ -416,7 +502,7 @@ def _lane_combine(W, n_stages, K, U, H, T, OUT, add_state):
 
 
 @njit(cache=True, error_model="numpy")
-def _lane_stages(frame, first, n_stages, A, c, U, K, H, TL, T, p):
+def _lane_stages(frame, first, n_stages, A, c, U, K, H, TL, T, params):
     """Stages ``first..n_stages-1`` for every lane."""
     nl = U.shape[1]
     for i in range(first, n_stages):
@@ -428,12 +514,11 @@ def _lane_stages(frame, first, n_stages, A, c, U, K, H, TL, T, p):
             for m in range(4):
                 for l in range(nl):
                     T[m, l] += a * K[j, m, l]
-        _lane_derivatives(frame, i, c[i], U, K, H, TL, T, p)
+        _lane_derivatives(frame, i, c[i], U, K, H, TL, T, params)
 
 
 @njit(cache=True, error_model="numpy")
-def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_max,
-              max_steps, free_distance, outcome, evaluations, u_end, t_end):
+def run_lanes(u0, params, method, control, outcome, evaluations, u_end, t_end):
     """Same contract and same results as :func:`run_batch`, :data:`LANES` trajectories at a time.
 
     Each pass of the main loop makes one step attempt in every lane (loops
@@ -441,10 +526,14 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
     vectorises), then, only if some lane finished, records its result and
     refills it from the queue (scalar code, once per trajectory).
     """
+    A, b, c, e, err_exponent, fsal = method
+    h0, rtol, atol = control.h0, control.rtol, control.atol
+    max_dx, h_max = control.max_dx, control.h_max
+    max_steps, max_rejected, free_distance = control.max_steps, control.max_rejected, control.free_distance
     n = u0.shape[0]
     n_stages = b.shape[0]
     adaptive = e.shape[0] > 0
-    frame = frame_of(p)
+    frame = params.frame
     keep_end = u_end.shape[0] > 0
     nl = LANES
     U = np.zeros((4, nl))  # idle lanes hold a harmless state
@@ -456,11 +545,13 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
     HN = np.zeros(nl)  # proposal for the next attempt
     TL = np.zeros(nl)  # time since the lane's trajectory started integrating
     T0 = np.zeros(nl)  # time spent in free flight before that
-    REJ = np.zeros(nl, dtype=np.bool_)
-    ACC = np.zeros(nl, dtype=np.bool_)
+    REJ = np.zeros(nl, dtype=np.bool_)  # last attempt was rejected
+    ACC = np.zeros(nl, dtype=np.bool_)  # this attempt is accepted
+    BAD = np.zeros(nl, dtype=np.bool_)  # this attempt failed (step_failed)
     LIVE = np.zeros(nl, dtype=np.bool_)
     FIN = np.ones(nl, dtype=np.bool_)  # lane needs (new) work
     STEPS = np.zeros(nl, dtype=np.int64)
+    NREJ = np.zeros(nl, dtype=np.int64)  # rejected steps
     EVALS = np.zeros(nl, dtype=np.int64)
     IDX = np.full(nl, -1, dtype=np.int64)
     u = np.empty(4)
@@ -482,7 +573,7 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
                     if keep_end:
                         for m in range(4):
                             u[m] = U[m, l]
-                        to_lab(u, TL[l], p)
+                        to_lab(u, TL[l], frame)
                         for m in range(4):
                             u_end[i, m] = u[m]
                         t_end[i] = T0[l] + TL[l]
@@ -502,18 +593,19 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
                                 u_end[i, m] = u[m]
                             t_end[i] = 0.0
                         continue
-                    T0[l] = free_flight(u, free_distance, p) if free_distance > 0.0 else 0.0
-                    to_rotating(u, 0.0, p)
+                    T0[l] = free_flight(u, free_distance, frame) if free_distance > 0.0 else 0.0
+                    to_rotating(u, 0.0, frame)
                     for m in range(4):
                         U[m, l] = u[m]
                     EVALS[l] = 0
                     if fsal:  # else stage 0 is evaluated with the others below
                         K[0, 0, l], K[0, 1, l], K[0, 2, l], K[0, 3, l] = derivative(
-                            frame, 0.0, u[0], u[1], u[2], u[3], p[0], p[1], p[2], p[3])
+                            frame, 0.0, u[0], u[1], u[2], u[3], params.kx, params.s, params.U0, params.il2)
                         EVALS[l] = 1
                     TL[l] = 0.0
                     HN[l] = h0
                     STEPS[l] = 0
+                    NREJ[l] = 0
                     REJ[l] = False
                     IDX[l] = i
                     LIVE[l] = True
@@ -533,8 +625,8 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
             for m in range(4):
                 for l in range(nv):
                     T[m, l] = 0.0
-            _lane_derivatives(frame, 0, 0.0, U, K, H, TL, T, p)
-        _lane_stages(frame, 1, n_stages, A, c, U, K, H, TL, T, p)
+            _lane_derivatives(frame, 0, 0.0, U, K, H, TL, T, params)
+        _lane_stages(frame, 1, n_stages, A, c, U, K, H, TL, T, params)
         _lane_combine(b, n_stages, K, U, H, T, UN, True)
         if adaptive:
             _lane_combine(e, n_stages, K, U, H, T, ER, False)
@@ -542,11 +634,16 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
                 en = error_norm(U[0, l], U[1, l], U[2, l], U[3, l], UN[0, l], UN[1, l], UN[2, l],
                                 UN[3, l], ER[0, l], ER[1, l], ER[2, l], ER[3, l], rtol, atol)
                 acc, HN[l] = new_step(H[l], en, err_exponent, REJ[l])
+                bad = step_failed(en, acc, UN[0, l], UN[1, l], UN[2, l], UN[3, l])
                 REJ[l] = not acc
-                ACC[l] = acc and LIVE[l]
+                NREJ[l] += 0 if acc else 1
+                BAD[l] = bad
+                ACC[l] = acc & LIVE[l] & (not bad)
         else:
             for l in range(nv):
-                ACC[l] = LIVE[l]
+                bad = step_failed(0.0, True, UN[0, l], UN[1, l], UN[2, l], UN[3, l])
+                BAD[l] = bad
+                ACC[l] = LIVE[l] & (not bad)
         new_evals = (n_stages - 1) if fsal else n_stages
         for l in range(nv):
             acc = ACC[l]
@@ -563,7 +660,9 @@ def run_lanes(u0, p, A, b, c, e, err_exponent, fsal, h0, rtol, atol, max_dx, h_m
                     K[0, m, l] = K[last, m, l] if ACC[l] else K[0, m, l]
         n_fin = 0
         for l in range(nv):
-            done = LIVE[l] and ((ACC[l] and U[0, l] * U[1, l] >= 0.0) or STEPS[l] >= max_steps)
+            stop = ((ACC[l] & has_ended(U[0, l], U[1, l])) | BAD[l] | (STEPS[l] >= max_steps)
+                    | (NREJ[l] > max_rejected))
+            done = LIVE[l] & stop
             FIN[l] = done
             n_fin += 1 if done else 0
         any_fin = n_fin > 0

@@ -26,9 +26,10 @@ and the equations of motion (paper Eq. 5) are
 
 The state of a trajectory is the four-vector ``(x, vx, y, vy)`` with
 ``vx = dx/dtau`` and ``vy = dy/dtau``. This module holds the parameters
-(:class:`Model`) and vectorised NumPy versions of the potential, forces and
-energies; the compiled kernels in :mod:`lib.kernels` evaluate the same
-formulas.
+(:class:`Model`), its energies, and the one definition of the interaction,
+:func:`interaction`: :math:`U`, the forces it exerts and its curvature along
+:math:`y`. The compiled kernels (:mod:`lib.kernels`), the array methods of
+:class:`Model` and the barriers (:mod:`lib.barriers`) all evaluate it.
 """
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
+
+from .fastmath import exp_neg
 
 FOUR_PI2 = 4.0 * math.pi**2
 """The factor :math:`4\\pi^2` that the choice of time unit puts into Eq. 5."""
@@ -61,6 +65,51 @@ def check_finite(name: str, value, *, positive: bool = False,
     if nonnegative and not v >= 0:
         raise ValueError(f"{name} must be non-negative, got {v!r}")
     return v
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def interaction(x, y, s, U0, il2, cx=1.0, cy=1.0):
+    """The Gaussian repulsion at ``(x, y)``: ``(U, cx Fx, cy Fy, d2U/dy2)``.
+
+    ``U = U0 exp(-(x^2 + (y - s)^2) il2 / 2)`` with ``il2 = 1 / lambda^2``;
+    ``Fx = -dU/dx = x il2 U`` and ``Fy = -dU/dy = (y - s) il2 U`` are the
+    forces on the particle and the oscillator. The scales ``cx``, ``cy`` are
+    the factors the equations of motion put in front of a force; they are
+    applied first, ``(cx x) il2 U``, because that is the kernels' order of
+    operations (changing it would change trajectories in the last bit).
+    The curvature ``d2U/dy2`` serves the relaxed barrier; code that does
+    not use it pays nothing once the function is inlined.
+
+    Compiled, and inlined into the kernels; :func:`lib.fastmath.exp_neg`
+    keeps the lane driver's loops vectorisable. :class:`Model` evaluates
+    it on arrays through :func:`interaction_arrays`.
+    """
+    dy = y - s
+    U = U0 * exp_neg(-0.5 * (x * x + dy * dy) * il2)
+    fx = cx * x * il2 * U
+    fy = cy * dy * il2 * U
+    uyy = il2 * U * (dy * dy * il2 - 1.0)
+    return U, fx, fy, uyy
+
+
+@njit(cache=True, error_model="numpy")
+def _interaction_loop(x, y, s, U0, il2, out):
+    for i in range(x.shape[0]):
+        out[0, i], out[1, i], out[2, i], out[3, i] = interaction(x[i], y[i], s, U0, il2)
+
+
+def interaction_arrays(x, y, s: float, U0: float, il2: float):
+    """:func:`interaction` over broadcast arrays ``x``, ``y``: ``(U, Fx, Fy, d2U/dy2)``.
+
+    Each result has the broadcast shape of ``x`` and ``y`` (a NumPy scalar
+    when both are scalars).
+    """
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    shape = x.shape
+    out = np.empty((4, x.size))
+    _interaction_loop(np.ascontiguousarray(x).ravel(), np.ascontiguousarray(y).ravel(),
+                      float(s), float(U0), float(il2), out)
+    return tuple(row.reshape(shape)[()] for row in out)
 
 
 @dataclass(frozen=True)
@@ -105,11 +154,18 @@ class Model:
         object.__setattr__(self, "x0", x0)
 
     # -- the interaction ---------------------------------------------------
+    @property
+    def inv_lam2(self) -> float:
+        """:math:`1/\\lambda^2`, the form in which the width enters :func:`interaction`."""
+        return 1.0 / self.lam**2
+
+    def interaction(self, x, y):
+        """:func:`interaction` on arrays: ``(U, -dU/dx, -dU/dy, d2U/dy2)``; broadcasts."""
+        return interaction_arrays(x, y, self.s, self.U0, self.inv_lam2)
+
     def potential(self, x, y):
         """Gaussian repulsion :math:`U(x, y)`; broadcasts over arrays."""
-        x = np.asarray(x, dtype=float)
-        dy = np.asarray(y, dtype=float) - self.s
-        return self.U0 * np.exp(-(x * x + dy * dy) / (2.0 * self.lam**2))
+        return self.interaction(x, y)[0]
 
     def landscape(self, x, y):
         """Total potential energy :math:`U(x, y) + y^2/2` (interaction plus well)."""
@@ -117,11 +173,8 @@ class Model:
 
     def forces(self, x, y):
         """Forces ``(-dU/dx, -dU/dy - y)`` on the particle and the oscillator."""
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
-        u = self.potential(x, y)
-        inv_l2 = 1.0 / self.lam**2
-        return x * inv_l2 * u, (y - self.s) * inv_l2 * u - y
+        _, fx, fy, _ = self.interaction(x, y)
+        return fx, fy - np.asarray(y, dtype=float)
 
     def rhs(self, state, frozen: bool = False):
         """Time derivative of ``state = (x, vx, y, vy)`` (last axis), paper Eq. 5.

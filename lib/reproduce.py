@@ -23,7 +23,7 @@ import numpy as np
 
 from . import __version__, cache
 from .ensemble import DEFAULT_TRIALS, transmission_probability, show_progress
-from .experiments import paper_temperatures
+from .experiments import figure_experiments, paper_temperatures
 from .model import Model
 from .phase_space import (OSCILLATOR_RANGE, PAPER_GRID, PAPER_PHASES, PARTICLE_RANGE, SCRIPT_PHASES,
                           phase_space_map)
@@ -33,8 +33,10 @@ PAPER_SEED = 20240521
 
 MASSES = (0.2, 1.0, 5.0)
 IMPACTS = (0.0, 2.0)
-FIGURE_EXPERIMENTS = {"4": ("frozen", "deflected"), "5": ("thermal", "joint")}
-FIGURES = ("3", "4", "5")
+FIGURE_EXPERIMENTS = figure_experiments()
+"""Experiments of each ensemble figure, from :data:`lib.experiments.EXPERIMENT_REGISTRY`."""
+FIGURES = ("3", *FIGURE_EXPERIMENTS)
+"""Fig. 3 (phase-space maps) and the ensemble figures."""
 
 
 def ensemble_blocks(figure: str):

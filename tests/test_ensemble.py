@@ -162,3 +162,41 @@ def test_interrupted_run_leaves_nothing_in_the_cache(monkeypatch, tmp_path):
     r = transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, n_jobs=1)
     fresh = transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, use_cache=False)
     assert len(_cache_entries()) == 1 and np.array_equal(r.transmitted, fresh.transmitted)
+
+
+def test_engine_version_is_a_hash_of_the_engine_source(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    for path in Path(cache.__file__).parent.glob("*.py"):
+        shutil.copy(path, tmp_path)
+    key = cache.engine_version(tmp_path)
+    assert key == cache.engine_version() == cache.ENGINE_VERSION
+    assert len(key) == 16 and int(key, 16) >= 0
+    kernels = tmp_path / "kernels.py"
+    source = kernels.read_text()
+    kernels.write_text(source.replace("SAFETY = 0.9", "SAFETY = 0.8"))
+    assert cache.engine_version(tmp_path) != key  # an edit to a hashed module is a new engine
+    kernels.write_text(source)
+    assert cache.engine_version(tmp_path) == key
+    (tmp_path / "plotting.py").write_text("# not part of the engine\n")
+    assert cache.engine_version(tmp_path) == key
+    (tmp_path / "transmitting.py").write_text("# a new engine module\n")
+    assert cache.engine_version(tmp_path) != key
+
+
+def test_results_of_another_engine_version_are_not_served(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACTIVATION_CACHE", str(tmp_path / "c"))
+    args = ("frozen", Model(M=1.0, s=2.0), [3.0])
+    monkeypatch.setattr(cache, "ENGINE_VERSION", "0123456789abcdef")
+    old = transmission_probability(*args, trials=300, seed=2)
+    assert old.transmitted.sum() > 0
+    calls = []
+    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0))
+    monkeypatch.setattr(cache, "ENGINE_VERSION", cache.engine_version())
+    new = transmission_probability(*args, trials=300, seed=2)
+    assert calls and new.transmitted.sum() == 0  # computed afresh, not the old entry
+    calls.clear()
+    monkeypatch.setattr(cache, "ENGINE_VERSION", "0123456789abcdef")
+    again = transmission_probability(*args, trials=300, seed=2)
+    assert not calls and np.array_equal(again.transmitted, old.transmitted)

@@ -84,3 +84,28 @@ def test_speed_and_start_follow_the_model():
 def test_sampler_rejects_bad_input(args, message, rng):
     with pytest.raises(ValueError, match=message):
         sample(args[0], Model(), args[1], 10, rng)
+
+
+def test_experiments_are_one_registry():
+    from lib import experiments, reproduce
+    from lib.cli import build_parser
+
+    reg = experiments.EXPERIMENT_REGISTRY
+    assert experiments.EXPERIMENTS == tuple(reg) == ("frozen", "deflected", "thermal", "joint")
+    assert [n for n in reg if experiments.is_frozen(n)] == ["frozen"]
+    assert experiments.DESCRIPTIONS["thermal"].endswith("(Fig. 5a)")
+    assert reproduce.FIGURE_EXPERIMENTS == {"4": ("frozen", "deflected"), "5": ("thermal", "joint")}
+    assert build_parser().parse_args(["probability", "-e", "joint", "-T", "1"]).experiment == "joint"
+
+
+def test_a_new_ensemble_is_one_entry(monkeypatch, rng):
+    from lib import experiments
+
+    def hot_particle(model, omega_T, n, rng):
+        return experiments.initial_states(np.full(n, 10 * omega_T), 0.0, 0.0, model)
+
+    entry = experiments.Experiment("hot", "particle at ten times the temperature", True, hot_particle)
+    monkeypatch.setitem(experiments.EXPERIMENT_REGISTRY, "hot", entry)
+    u = sample("hot", Model(), 2.0, 3, rng)
+    assert u.shape == (3, 4) and np.allclose(Model().particle_energy(u[:, 1]), 20.0)
+    assert experiments.is_frozen("hot") and "hot" not in experiments.figure_experiments().get("4", ())

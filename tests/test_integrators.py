@@ -121,7 +121,7 @@ def test_adaptive_agrees_with_paper_trial_by_trial(experiment, s, M):
     model = Model(M=M, s=s)
     rng = np.random.default_rng(7)
     states = np.concatenate([lib.sample(experiment, model, T, 12, rng) for T in (1.5, 4.0, 12.0, 60.0)])
-    frozen = experiment == "frozen"
+    frozen = lib.experiments.is_frozen(experiment)
     paper = run(model, states, "paper", frozen=frozen).outcome
     adaptive = run(model, states, "adaptive", frozen=frozen).outcome
     assert np.array_equal(paper, adaptive)

@@ -66,7 +66,7 @@ def test_lanes_are_bitwise_identical_to_the_scalar_driver(integrator, experiment
     n = 150 if integrator is ADAPTIVE else 20  # not a multiple of the lane count
     states = np.concatenate([lib.sample(experiment, model, T, n, rng) for T in (1.5, 8.0, 80.0)])
     states[3, 1] = -1.0  # a particle moving away: ends before it starts
-    frozen = experiment == "frozen"
+    frozen = lib.experiments.is_frozen(experiment)
     a = run(model, states, integrator, frozen=frozen, keep_final=True, lanes=True)
     b = run(model, states, integrator, frozen=frozen, keep_final=True, lanes=False)
     assert a.outcome[3] == 0 and a.evaluations[3] == 0
@@ -90,3 +90,52 @@ def test_result_of_a_trajectory_does_not_depend_on_its_neighbours():
 def test_lane_count_exceeds_the_vector_width():
     # LLVM's vector loop only runs for at least 24 lanes (see kernels.LANES)
     assert kernels.LANES >= 32
+
+
+def _both_drivers(model, states, integrator):
+    a = run(model, states, integrator, keep_final=True, lanes=True)
+    b = run(model, states, integrator, keep_final=True, lanes=False)
+    for field in ("outcome", "evaluations", "final_state", "final_time"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    return a
+
+
+def test_a_trajectory_whose_state_overflows_stops_undecided():
+    # vx = 1e308 used to make the adaptive integrator reject steps forever (NaN error
+    # norm); vy = 1e308 overflows the paper's lab-frame oscillator. Both must stop at
+    # once, undecided, in the last finite state, while a sound neighbour is unaffected.
+    model = Model(M=1.0, s=2.0)
+    states = np.array([[-20.0, 1e308, 0.0, 0.0], [-20.0, 1.0, 0.0, 1e308], [-20.0, 5.0, 0.3, 1.0]])
+    adaptive = _both_drivers(model, states, ADAPTIVE)
+    paper = _both_drivers(model, states, PAPER)
+    assert adaptive.outcome[0] == kernels.UNDECIDED and adaptive.evaluations[0] < 100
+    assert paper.outcome[1] == kernels.UNDECIDED and paper.evaluations[1] < 1000
+    assert np.all(np.isfinite(adaptive.final_state)) and np.all(np.isfinite(paper.final_state))
+    assert adaptive.outcome[2] != kernels.UNDECIDED and paper.outcome[2] == adaptive.outcome[2]
+    assert lib.trajectory(model, states[0]).outcome == kernels.UNDECIDED
+
+
+def test_rejected_steps_are_bounded():
+    model = Model(M=1.0, s=2.0)
+    states = lib.sample("thermal", model, 3.0, 70, np.random.default_rng(1))
+    coarse = ADAPTIVE.with_options(h=0.25, name="coarse")  # the first steps are rejected
+    none_allowed = _both_drivers(model, states, coarse.with_options(max_rejected=0))
+    assert np.all(none_allowed.outcome == kernels.UNDECIDED)
+    assert np.all(none_allowed.evaluations < 100)  # the first rejection ends each trajectory
+    few = _both_drivers(model, states, coarse.with_options(max_rejected=3))
+    assert np.all(few.evaluations > none_allowed.evaluations)
+    enough = _both_drivers(model, states, coarse)
+    assert not np.any(enough.outcome == kernels.UNDECIDED)
+    assert lib.trajectory(model, states[0], coarse.with_options(max_rejected=0)).outcome == kernels.UNDECIDED
+    assert lib.trajectory(model, states[0], coarse).outcome == enough.outcome[0]
+    with pytest.raises(ValueError, match="max_rejected"):
+        coarse.with_options(max_rejected=-1)
+
+
+def test_one_stop_rule():
+    # classify is the stop rule has_ended plus the side of the gate
+    for x, vx in [(1.0, 2.0), (-1.0, -2.0), (0.0, 1.0), (-1.0, 0.0), (-1.0, 2.0), (1.0, -2.0)]:
+        ended = kernels.has_ended(x, vx)
+        assert ended == (x * vx >= 0.0)
+        assert kernels.classify(x, vx) == (kernels.RUNNING if not ended else
+                                           kernels.TRANSMITTED if x > 0 else kernels.REFLECTED)

@@ -23,6 +23,8 @@ from .ensemble import Transmission, transmission_probability
 from .phase_space import PhaseSpaceMap, phase_space_map
 from .barriers import frozen_barrier, relaxed_barrier, threshold_energy
 from .arrhenius import fit_arrhenius, fit_power_law, local_activation_energy
+from .transmitting import TransmittingSet, transmitting_set
+from .quadrature import Quadrature, activation_energy, low_temperature_limit
 
 __version__ = "1.0.0"
 
@@ -33,4 +35,5 @@ __all__ = [
     "Transmission", "transmission_probability", "PhaseSpaceMap", "phase_space_map",
     "frozen_barrier", "relaxed_barrier", "threshold_energy",
     "fit_arrhenius", "fit_power_law", "local_activation_energy",
+    "TransmittingSet", "transmitting_set", "Quadrature", "activation_energy", "low_temperature_limit",
 ]

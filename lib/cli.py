@@ -1,4 +1,4 @@
-"""Command line: ``python -m lib {probability,barrier,phase-space,reproduce} --help``.
+"""Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,reproduce} --help``.
 
 Bad input gives a one-line message naming the parameter and exit status 2.
 """
@@ -60,9 +60,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", "-n", type=float, default=10_000, metavar="N",
                    help="trials per temperature (default 10000)")
     p.add_argument("--seed", type=float, default=0, metavar="K", help="random seed (default 0)")
+    p.add_argument("--method", "-m", choices=("montecarlo", "quadrature"), default="montecarlo",
+                   help="sample trials (default) or integrate over the transmitting set")
+    p.add_argument("--tolerance", type=float, default=None, metavar="TOL",
+                   help="relative accuracy of P for --method quadrature (default 1e-3)")
+    _add_run_args(p)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (with activation_energy and, for quadrature, error)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("transmitting-set", help="the transmitting particle energies for each gate state",
+                       description="Intervals of particle energy that transmit, for the gate at rest "
+                                   "(--gate rest or frozen) or in levels 0..N with phases at x_ref "
+                                   "(--gate levels).")
+    _add_model_args(p)
+    p.add_argument("--gate", choices=("rest", "frozen", "levels"), default="rest",
+                   help="gate at rest and free (deflected, default), held (frozen), or in levels")
+    p.add_argument("--levels", type=float, default=0, metavar="N", help="highest level (--gate levels)")
+    p.add_argument("--phases", type=float, default=64, metavar="P",
+                   help="phases of the initial periodic grid (--gate levels; default 64)")
+    p.add_argument("--refine", type=float, default=4, metavar="R",
+                   help="passes of phase refinement where the intervals jump (--gate levels; default 4)")
+    p.add_argument("--scan", type=float, default=32, metavar="K",
+                   help="energies scanned in (0, U0) before bisection (default 32)")
+    p.add_argument("--energy-tol", type=float, default=1e-6, metavar="DE",
+                   help="bisection width of each boundary (default 1e-6)")
     _add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--out", "-o", metavar="FILE", help="write the set: .json or .npz")
 
     p = sub.add_parser("barrier", help="frozen and relaxed barriers",
                        description="Frozen barrier U(s) and relaxed (NEB-like) barrier E*.")
@@ -117,9 +142,18 @@ def _cmd_probability(args):
     result = transmission_probability(args.experiment, _model(args), args.temperature, trials=trials,
                                       seed=seed, integrator=args.integrator, n_jobs=args.jobs,
                                       progress=False if args.quiet or args.json else None,
-                                      use_cache=not args.no_cache)
+                                      use_cache=not args.no_cache, method=args.method,
+                                      tolerance=args.tolerance)
     if args.json:
         print(json.dumps(result.to_dict()))
+        return
+    if args.method == "quadrature":
+        print(f"# {args.experiment}: s = {result.model.s:g}, M = {result.model.M:g}, quadrature over the "
+              f"transmitting set (levels to {result.n_max}, {result.phases} phases), tolerance {result.tolerance:g}")
+        print(f"{'omega_T':>10} {'P':>12} {'error':>10} {'E_a':>10} {'E_a error':>10}")
+        for row in zip(result.omega_T, result.probability, result.error, result.activation_energy,
+                       result.activation_error):
+            print(f"{row[0]:>10.5g} {row[1]:>12.6g} {row[2]:>10.3g} {row[3]:>10.6g} {row[4]:>10.3g}")
         return
     low, high = result.ci95
     print(f"# {args.experiment}: s = {result.model.s:g}, M = {result.model.M:g}, "
@@ -127,6 +161,37 @@ def _cmd_probability(args):
     print(f"{'omega_T':>10} {'P':>10} {'stderr':>10} {'95% low':>10} {'95% high':>10}")
     for row in zip(result.omega_T, result.probability, result.stderr, low, high):
         print("".join(f"{v:>10.5g} " for v in row).rstrip())
+
+
+def _cmd_transmitting_set(args):
+    from pathlib import Path
+
+    from .transmitting import transmitting_set
+
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() not in (".json", ".npz"):
+        raise ValueError(f"--out must end in .json or .npz, got {args.out!r}")
+    ts = transmitting_set(_model(args), args.gate, n_max=_count("levels", args.levels),
+                          phases=_count("phases", args.phases), refine=_count("refine", args.refine),
+                          scan=_count("scan", args.scan),
+                          energy_tol=args.energy_tol, integrator=args.integrator, n_jobs=args.jobs,
+                          use_cache=not args.no_cache)
+    if out is not None and out.suffix.lower() == ".json":
+        out.write_text(json.dumps(ts.to_dict()))
+    elif out is not None:
+        import numpy as np
+
+        np.savez_compressed(out, lower=ts.lower, upper=ts.upper, level=ts.level_of_state, phase=ts.phases,
+                            x_ref=ts.x_ref, energy_tol=ts.energy_tol, impact=ts.model.s, mass=ts.model.M,
+                            U0=ts.model.U0, lam=ts.model.lam)
+    if args.json:
+        print(json.dumps(ts.to_dict()))
+        return
+    print(f"# s = {ts.model.s:g}, M = {ts.model.M:g}, gate {ts.gate}: transmitting particle energies "
+          f"(boundaries to {ts.energy_tol:g}; everything above U0 = {ts.upper_energy:g} transmits)")
+    for k in range(ts.n_states):
+        label = f"n = {ts.level_of_state[k]}, psi = {ts.phases[k]:.4f}: " if ts.gate == "levels" else ""
+        print(label + " U ".join(f"[{a:.6g}, {b:.6g})" for a, b in ts.intervals(k)))
 
 
 def _cmd_barrier(args):
@@ -200,7 +265,8 @@ def _cmd_reproduce(args):
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
-COMMANDS = {"probability": _cmd_probability, "barrier": _cmd_barrier,
+COMMANDS = {"probability": _cmd_probability, "transmitting-set": _cmd_transmitting_set,
+            "barrier": _cmd_barrier,
             "phase-space": _cmd_phase_space, "reproduce": _cmd_reproduce}
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cache
-from .experiments import EXPERIMENTS, check_experiment, is_frozen, sample
+from .experiments import EXPERIMENT_REGISTRY, EXPERIMENTS, check_experiment, is_frozen, sample
 from .integrate import UNDECIDED, Integrator, get_integrator, run
 from .model import Model, check_finite
 from .stats import confidence_interval, standard_error
@@ -129,6 +129,7 @@ class Transmission:
     transmitted: np.ndarray
     undecided: np.ndarray
     evaluations: int
+    energy_sums: np.ndarray | None = None
 
     @property
     def decided(self) -> np.ndarray:
@@ -144,6 +145,46 @@ class Transmission:
     def stderr(self) -> np.ndarray:
         """Binomial standard error of :attr:`probability`."""
         return standard_error(self.transmitted, self.decided)
+
+    @property
+    def activation_energy(self) -> np.ndarray:
+        """Tolman's estimate :math:`E_a = \\langle E\\rangle_\\mathrm{transmitted} - \\langle E\\rangle_\\mathrm{all}`.
+
+        :math:`E` is the particle's energy plus the gate's energy above its
+        ground state, from the sampled initial states. Each experiment's
+        density has the form :math:`g(x)e^{-E(x)/\\omega_T}/Z(\\omega_T)` with
+        :math:`g` independent of temperature (frozen and deflected:
+        :math:`g = 1`; thermal: :math:`g = 1` with :math:`E` = particle
+        energy + level; joint: :math:`g = 1/(\\lfloor E\\rfloor + 1)`), so
+        :math:`-d\\ln\\mathcal{P}/d(1/\\omega_T)` is exactly this difference of
+        means, for all four. NaN where nothing was transmitted.
+        """
+        s_all, _, s_tr, _ = self._energy_moments()
+        n, k = self.decided, self.transmitted
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return s_tr / k - s_all / n
+
+    @property
+    def activation_stderr(self) -> np.ndarray:
+        """Standard error of :attr:`activation_energy` (delta method).
+
+        With :math:`p` the transmitted fraction, :math:`\\mathrm{Var}` the
+        variance of :math:`E` over all trials and :math:`\\mathrm{Var}_T` over
+        the transmitted ones:
+        :math:`\\sigma^2 = [\\mathrm{Var}_T(1/p - 2) + \\mathrm{Var}]/N`.
+        """
+        s1, s2, t1, t2 = self._energy_moments()
+        n, k = self.decided.astype(float), self.transmitted.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = s2 / n - (s1 / n) ** 2
+            var_t = t2 / k - (t1 / k) ** 2
+            p = k / n
+            return np.sqrt(np.maximum(var_t * (1.0 / p - 2.0) + var, 0.0) / n)
+
+    def _energy_moments(self):
+        if self.energy_sums is None:
+            raise ValueError("this result carries no energy sums (computed by an older engine)")
+        return tuple(self.energy_sums.T)
 
     @functools.cached_property
     def ci95(self) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +211,14 @@ class Transmission:
             "stderr": self.stderr.tolist(),
             "ci95_low": low.tolist(),
             "ci95_high": high.tolist(),
+            "activation_energy": _json_floats(self.activation_energy),
+            "activation_stderr": _json_floats(self.activation_stderr),
         }
+
+
+def _json_floats(values) -> list:
+    """Floats for JSON, NaN as ``None``."""
+    return [None if not math.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
 
 
 def _chunks(n_temperatures: int, trials: int):
@@ -183,16 +231,26 @@ def _chunks(n_temperatures: int, trials: int):
 
 def run_chunk(experiment: str, model: Model, omega_T: float, size: int, seed: int,
               index: int, chunk: int, integrator: Integrator):
-    """Draw and run one chunk; return ``(transmitted, undecided, evaluations)``.
+    """Draw and run one chunk; return ``(transmitted, undecided, evaluations, energy sums)``.
 
     The random stream is ``SeedSequence(seed, spawn_key=(index, chunk))``.
+    The energy sums are ``(sum E, sum E^2, sum_transmitted E, sum_transmitted E^2)``
+    over decided trials, ``E`` being the particle's energy plus the gate's
+    energy above its ground state (see :attr:`Transmission.activation_energy`).
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, chunk)))
     states = sample(experiment, model, omega_T, size, rng)
     result = run(model, states, integrator, frozen=is_frozen(experiment))
     outcome = result.outcome
-    return (int(np.count_nonzero(outcome == 1)), int(np.count_nonzero(outcome == UNDECIDED)),
-            int(result.evaluations.sum()))
+    energy = model.particle_energy(states[:, 1]) + model.oscillator_energy(states[:, 2], states[:, 3])
+    if EXPERIMENT_REGISTRY[experiment].gate == "levels":
+        energy -= 0.5  # the gate's zero-point energy: its level n
+    decided = outcome != UNDECIDED
+    tr = outcome == 1
+    sums = np.array([energy[decided].sum(), (energy[decided] ** 2).sum(), energy[tr].sum(),
+                     (energy[tr] ** 2).sum()])
+    return (int(np.count_nonzero(tr)), int(np.count_nonzero(outcome == UNDECIDED)),
+            int(result.evaluations.sum()), sums)
 
 
 def _indexed_chunk(k, *args):
@@ -220,20 +278,41 @@ def _compute(experiment, model, omega_T, trials, seed, integrator, engine_versio
 
             results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
                 delayed(_indexed_chunk)(*task) for task in tasks)
-        for k, (tr, und, ev) in results:
+        chunk_sums = np.zeros((len(units), 4))
+        for k, (tr, und, ev, sums) in results:
             i, _, size = units[k]
             transmitted[i] += tr
             undecided[i] += und
             evaluations += ev
+            chunk_sums[k] = sums
             bar.update(size)
+    energy_sums = np.zeros((omega_T.size, 4))
+    for k, (i, _, _) in enumerate(units):  # in a fixed order: bitwise the same for any n_jobs
+        energy_sums[i] += chunk_sums[k]
     return Transmission(experiment, model, integrator.name, omega_T, trials, seed,
-                        transmitted, undecided, evaluations)
+                        transmitted, undecided, evaluations, energy_sums)
+
+
+METHODS = ("montecarlo", "quadrature")
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    return method
 
 
 def transmission_probability(experiment: str, model: Model, omega_T, *, trials: int = DEFAULT_TRIALS,
                              seed: int = 0, integrator="adaptive", n_jobs=None, progress=None,
-                             use_cache: bool = True) -> Transmission:
+                             use_cache: bool = True, method: str = "montecarlo",
+                             tolerance: float | None = None):
     """Transmission probability of ``experiment`` at each temperature.
+
+    With ``method='quadrature'`` the probability is not sampled but
+    integrated over the transmitting set (:func:`lib.quadrature.transmission_quadrature`,
+    relative accuracy ``tolerance``, default 1e-3); the result is a
+    :class:`lib.quadrature.Quadrature` with ``error`` in place of binomial
+    errors, and ``trials`` and ``seed`` do not apply.
 
     Parameters
     ----------
@@ -257,10 +336,13 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
         if set, else only for long runs on a terminal.
     use_cache : bool, default True
         Look up and store the result in the on-disk cache (:mod:`lib.cache`).
+    method : {'montecarlo', 'quadrature'}, default 'montecarlo'
+    tolerance : float, optional
+        Relative accuracy for ``method='quadrature'`` (default 1e-3).
 
     Returns
     -------
-    Transmission
+    Transmission or Quadrature
         Counts, probabilities, binomial standard errors and Wilson 95%
         intervals per temperature, with the parameters that produced them.
 
@@ -274,6 +356,15 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
     if not isinstance(model, Model):
         raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
     omega_T = check_temperatures(omega_T)
+    if check_method(method) == "quadrature":
+        from .quadrature import DEFAULT_TOLERANCE, transmission_quadrature
+
+        return transmission_quadrature(experiment, model, omega_T,
+                                       tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
+                                       integrator=integrator, n_jobs=n_jobs, progress=progress,
+                                       use_cache=use_cache)
+    if tolerance is not None:
+        raise ValueError("tolerance applies to method='quadrature' only")
     trials = check_trials(trials)
     seed = check_seed(seed)
     integ = get_integrator(integrator)

@@ -115,6 +115,13 @@ class Experiment:
     figure : str or None
         The paper's panel, e.g. ``"4a"``; ``None`` for an ensemble outside
         the paper.
+    gate : {'frozen', 'rest', 'levels'}
+        The gate states the transmitting set needs for quadrature
+        (:mod:`lib.transmitting`): held, free at rest, or in levels with phases.
+    density : {'particle', 'independent', 'split'}
+        How :mod:`lib.quadrature` weighs them: a Boltzmann particle alone;
+        independent Boltzmann particle and gate levels; or a Boltzmann total
+        energy split uniformly over the levels (the paper's joint sampler).
     """
 
     name: str
@@ -122,6 +129,8 @@ class Experiment:
     frozen: bool
     sampler: Callable[[Model, float, int, np.random.Generator], np.ndarray]
     figure: str | None = None
+    gate: str = "rest"
+    density: str = "particle"
 
     @property
     def figure_number(self) -> str | None:
@@ -134,10 +143,13 @@ def _registry(*experiments: Experiment) -> dict[str, Experiment]:
 
 
 EXPERIMENT_REGISTRY: dict[str, Experiment] = _registry(
-    Experiment("frozen", "oscillator held fixed at y = 0", True, _sample_at_rest, "4a"),
-    Experiment("deflected", "oscillator starts at rest at y = 0, free to move", False, _sample_at_rest, "4b"),
-    Experiment("thermal", "particle and oscillator from independent baths", False, _sample_thermal, "5a"),
-    Experiment("joint", "total energy Boltzmann-distributed, split at random", False, _sample_joint, "5b"),
+    Experiment("frozen", "oscillator held fixed at y = 0", True, _sample_at_rest, "4a", "frozen", "particle"),
+    Experiment("deflected", "oscillator starts at rest at y = 0, free to move", False, _sample_at_rest, "4b",
+               "rest", "particle"),
+    Experiment("thermal", "particle and oscillator from independent baths", False, _sample_thermal, "5a",
+               "levels", "independent"),
+    Experiment("joint", "total energy Boltzmann-distributed, split at random", False, _sample_joint, "5b",
+               "levels", "split"),
 )
 """Every experiment, by name, in the order they are listed everywhere."""
 

@@ -63,6 +63,17 @@ def test_serial_equals_parallel_for_one_seed(experiment):
     parallel = transmission_probability(experiment, model, [1.5, 6.0, 30.0], n_jobs=2, **kw)
     assert np.array_equal(serial.transmitted, parallel.transmitted)
     assert serial.evaluations == parallel.evaluations
+    assert np.array_equal(serial.energy_sums, parallel.energy_sums)  # Tolman's E_a, bitwise
+
+
+def test_tolman_estimate_is_exact_for_the_frozen_gate():
+    """Frozen: P = exp(-U(s)/w), so E_a = U(s) at every temperature; the sample estimate agrees."""
+    from lib.barriers import frozen_barrier
+
+    model = Model(s=2.0)
+    r = transmission_probability("frozen", model, [2.0, 6.0, 30.0], trials=20_000, seed=4, use_cache=False)
+    z = (r.activation_energy - frozen_barrier(model)) / r.activation_stderr
+    assert np.all(np.abs(z) < 4), z
 
 
 def test_seed_changes_results_and_probabilities_are_consistent():
@@ -123,7 +134,7 @@ def test_cache_returns_stored_result_keyed_by_parameters(monkeypatch, tmp_path):
     first = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5)
     assert len(_cache_entries()) == 1
     calls = []
-    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0))
+    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0, np.zeros(4)))
     again = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5, n_jobs=1)
     assert not calls and np.array_equal(first.transmitted, again.transmitted)
     # any changed parameter is a new entry
@@ -192,7 +203,7 @@ def test_results_of_another_engine_version_are_not_served(monkeypatch, tmp_path)
     old = transmission_probability(*args, trials=300, seed=2)
     assert old.transmitted.sum() > 0
     calls = []
-    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0))
+    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0, np.zeros(4)))
     monkeypatch.setattr(cache, "ENGINE_VERSION", cache.engine_version())
     new = transmission_probability(*args, trials=300, seed=2)
     assert calls and new.transmitted.sum() == 0  # computed afresh, not the old entry

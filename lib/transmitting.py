@@ -1,0 +1,544 @@
+r"""The transmitting set :math:`\mathcal{A}` as data (paper Eq. 1-2).
+
+For a :class:`~lib.model.Model`, whether a trajectory transmits depends on
+the particle's energy :math:`\mathcal{E}` and on the gate's state: at rest
+(the ``frozen`` and ``deflected`` experiments), or in level :math:`n` with
+phase :math:`\psi` (``thermal`` and ``joint``; amplitude :math:`\sqrt{2n+1}`).
+For each gate state the transmitting energies are a finite union of
+intervals :math:`[a_1, b_1) \cup [a_2, b_2) \cup \dots`; this module
+computes them (:func:`transmitting_set`) and holds them in a
+:class:`TransmittingSet`. :mod:`lib.quadrature` turns them into
+:math:`\mathcal{P}(\omega_T)` and :math:`E_a(\omega_T)` without sampling.
+
+Where the phase is taken
+    The experiments draw the gate's phase :math:`\phi` when the particle is
+    at :math:`x_0`. A slow particle needs many gate periods to arrive, so at
+    fixed :math:`\phi` the outcome oscillates rapidly in
+    :math:`\mathcal{E}` (the stripes of Fig. 3). Here the phase
+    :math:`\psi` is the gate's phase when the particle reaches
+    :math:`x_\mathrm{ref} = -\lambda\sqrt{2\ln(1/\epsilon)}`, where the
+    interaction is below :math:`\epsilon U_0` (:data:`NEGLIGIBLE`,
+    :math:`10^{-12}`, the default integrator's own free-flight threshold).
+    The particle flies freely from :math:`x_0` to :math:`x_\mathrm{ref}`, in
+    a time :math:`\Delta t = (x_\mathrm{ref} - x_0)/v`, so
+    :math:`\psi = \phi + 2\pi\Delta t \bmod 2\pi`: for every
+    :math:`\mathcal{E}` this is a rotation of the circle, and a uniform
+    :math:`\phi` gives a uniform :math:`\psi`. The probability is therefore
+    the same; the outcome at fixed :math:`\psi` varies slowly with
+    :math:`\mathcal{E}`, and far fewer points resolve it
+    (``tests/test_transmitting.py`` checks the equivalence trial by trial).
+
+An energy above which everything transmits
+    The force on the particle, :math:`-\partial_x U = (x/\lambda^2)\,U`,
+    always points away from :math:`x = 0`. Along the particle's path its
+    kinetic energy :math:`K` obeys :math:`dK/dx = -\partial_x U(x, y(t))`,
+    and for any :math:`y`, :math:`|\partial_x U| \le (|x|/\lambda^2) U_0
+    e^{-x^2/2\lambda^2}`, whose integral over :math:`x < 0` is :math:`U_0`.
+    So a particle that starts with :math:`\mathcal{E} > U_0` reaches
+    :math:`x = 0` with :math:`K > 0`, whatever the gate does, and is
+    transmitted by the stop rule. :func:`upper_energy` returns :math:`U_0`;
+    nothing is scanned above it (``tests/test_transmitting.py`` also checks
+    it by running trajectories just above it). At :math:`\mathcal{E} = 0`
+    the particle does not move and the stop rule reflects it.
+
+How intervals are found
+    Outcomes on a grid of ``scan`` energies in :math:`(0, U_0)`; every
+    change of outcome between neighbours is then refined by bisection, all
+    brackets together, until each is narrower than ``energy_tol``; the
+    boundary is the bracket's midpoint (error at most ``energy_tol / 2``).
+    An interval narrower than the scan spacing can be missed; the error
+    estimates of :mod:`lib.quadrature` compare resolutions, and the tests
+    compare with a 4x finer scan.
+
+Levels and phases
+    Levels are computed at the nodes of :func:`level_nodes`: every level up
+    to :data:`DENSE_LEVELS`, then :data:`NODES_PER_OCTAVE` per doubling of
+    ``n`` (the outcome varies slowly with the amplitude there). Phases start
+    on a uniform periodic grid; then, ``refine`` times, every cell between
+    neighbouring phases across which the intervals change abruptly (their
+    number changes, or a boundary moves by more than :data:`JUMP_FACTOR`
+    times the level's median change per cell) is split at its midpoint.
+    The lowest boundary :math:`a_1(\psi)` jumps where a tongue of
+    :math:`\mathcal{A}` ends; refining there keeps the trapezoid rule's
+    error, first order across a jump, small.
+
+Work is cut into blocks of gate states, computed in parallel with joblib
+and cached on disk (:mod:`lib.cache`). No random numbers are involved: the
+result does not depend on the number of workers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import cache
+from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
+from .model import EIGHT_PI2, Model, check_finite
+
+NEGLIGIBLE = 1e-12
+"""Fraction of :math:`U_0` below which the interaction counts as absent at :math:`x_\\mathrm{ref}`."""
+
+DEFAULT_SCAN = 32
+"""Energies scanned in :math:`(0, U_0)` per gate state before bisection."""
+
+DEFAULT_PHASES = 64
+"""Phases :math:`\\psi` on the periodic grid."""
+
+DEFAULT_ENERGY_TOL = 1e-6
+"""Width to which each interval boundary is bisected."""
+
+DENSE_LEVELS = 16
+"""Every level below this is computed; above, :data:`NODES_PER_OCTAVE` per doubling."""
+
+NODES_PER_OCTAVE = 8
+
+GATES = ("frozen", "rest", "levels")
+"""Gate states: held at ``y = 0`` (``frozen``), free but at rest (``rest``), or in levels with phases."""
+
+DEFAULT_REFINE = 4
+"""Passes of phase refinement where the intervals jump."""
+
+JUMP_FACTOR = 4.0
+"""A boundary change across a cell larger than this times the level's median change marks a jump."""
+
+BLOCK_STATES = 512
+"""Gate states per work unit (a block is scanned and bisected in one pass)."""
+
+
+def reference_position(model: Model) -> float:
+    """:math:`x_\\mathrm{ref}`, where the interaction is below :data:`NEGLIGIBLE` :math:`U_0`."""
+    return -model.free_flight_distance(NEGLIGIBLE)
+
+
+def upper_energy(model: Model) -> float:
+    """Particle energy above which every trajectory transmits: :math:`U_0` (see the module docstring)."""
+    return model.U0
+
+
+def level_nodes(n_max: int) -> np.ndarray:
+    """Levels at which the set is computed, up to the first node at or above ``n_max``.
+
+    ``0, 1, ..., DENSE_LEVELS - 1``, then steps that double every
+    :data:`NODES_PER_OCTAVE` nodes (16, 18, ..., 30, 32, 36, ...).
+    """
+    if isinstance(n_max, (bool, np.bool_)) or int(n_max) != n_max or n_max < 0:
+        raise ValueError(f"level cutoff must be a non-negative integer, got {n_max!r}")
+    nodes = list(range(min(int(n_max), DENSE_LEVELS - 1) + 1))
+    n, step = DENSE_LEVELS, DENSE_LEVELS // NODES_PER_OCTAVE
+    while nodes[-1] < n_max:
+        nodes.append(n)
+        n += step
+        if n >= 2 * step * NODES_PER_OCTAVE:
+            step *= 2
+    return np.array(nodes, dtype=np.int64)
+
+
+def _launch(model: Model, x_ref: float, energy, y, vy) -> np.ndarray:
+    u = np.empty((energy.size, 4))
+    u[:, 0] = x_ref
+    u[:, 1] = np.sqrt(EIGHT_PI2 * energy / model.M)
+    u[:, 2] = y
+    u[:, 3] = vy
+    return u
+
+
+def _outcomes(model, x_ref, energy, y, vy, frozen, integrator):
+    out = run(model, _launch(model, x_ref, energy, y, vy), integrator, frozen=frozen).outcome
+    return out == TRANSMITTED, int(np.count_nonzero(out == UNDECIDED))
+
+
+def find_intervals(model: Model, y, vy, *, frozen: bool = False, scan: int = DEFAULT_SCAN,
+                   energy_tol: float = DEFAULT_ENERGY_TOL, integrator="adaptive"):
+    """Transmitting energy intervals for each gate state ``(y[i], vy[i])`` at :math:`x_\\mathrm{ref}`.
+
+    Returns ``(lower, upper, lower_coarse, upper_coarse, undecided)``:
+    arrays of shape ``(len(y), K)`` holding the intervals ``[lower, upper)``
+    of each state in increasing order, padded with ``+inf`` (an empty
+    interval), the last upper bound being ``+inf`` (everything above
+    :func:`upper_energy` transmits); the intervals a scan of every other
+    energy would have found (for the error estimate); and the number of
+    trajectories that exhausted the step budget (counted as reflected).
+    """
+    integ = get_integrator(integrator)
+    y = np.atleast_1d(np.asarray(y, dtype=float))
+    vy = np.atleast_1d(np.asarray(vy, dtype=float))
+    n_states = y.size
+    x_ref = reference_position(model)
+    top = upper_energy(model)
+    if top == 0.0:  # no interaction: every moving particle transmits
+        lower, upper = np.zeros((n_states, 1)), np.full((n_states, 1), np.inf)
+        return lower, upper, lower, upper, 0
+    grid = top * np.arange(scan + 1) / scan  # 0 reflects, top transmits: neither is run
+    E = np.broadcast_to(grid[1:-1], (n_states, scan - 1)).ravel()
+    state = np.repeat(np.arange(n_states), scan - 1)
+    inside, undecided = _outcomes(model, x_ref, E, y[state], vy[state], frozen, integ)
+    table = np.zeros((n_states, scan + 1), dtype=bool)
+    table[:, 1:-1] = inside.reshape(n_states, scan - 1)
+    table[:, -1] = True
+    # brackets: neighbours with different outcomes; rising = reflected below, transmitted above
+    i_state, i_cell = np.nonzero(table[:, 1:] != table[:, :-1])
+    rising = table[i_state, i_cell + 1]
+    lo, hi = grid[i_cell].copy(), grid[i_cell + 1].copy()
+    while lo.size and np.max(hi - lo) > energy_tol:
+        mid = 0.5 * (lo + hi)
+        t, u = _outcomes(model, x_ref, mid, y[i_state], vy[i_state], frozen, integ)
+        undecided += u
+        above = t == rising  # the midpoint behaves like the upper end
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    edge = 0.5 * (lo + hi)
+    lower, upper = _pair_edges(n_states, i_state, rising, edge)
+    # what a scan with every other energy would have found: the error estimate's coarse rule
+    coarse = grid[::2]
+    lower_c, upper_c = _coarsen(lower, upper, coarse)
+    return lower, upper, lower_c, upper_c, undecided
+
+
+def _pair_edges(n_states, i_state, rising, edge):
+    """Intervals from edges sorted by state, then energy (rising edges open an interval)."""
+    counts = np.bincount(i_state[rising], minlength=n_states)
+    width = max(1, int(counts.max(initial=0)))
+    lower = np.full((n_states, width), np.inf)
+    upper = np.full((n_states, width), np.inf)
+    rank = np.zeros(n_states, dtype=np.int64)
+    for k in range(edge.size):
+        s = i_state[k]
+        if rising[k]:
+            lower[s, rank[s]] = edge[k]
+        else:
+            upper[s, rank[s]] = edge[k]
+            rank[s] += 1
+    return lower, upper
+
+
+def _coarsen(lower, upper, coarse_grid):
+    """The intervals a scan on ``coarse_grid`` would have found.
+
+    It misses every interval that contains none of its energies, and
+    every gap between intervals that contains none (the two intervals
+    then merge).
+    """
+    out_lo = np.full_like(lower, np.inf)
+    out_up = np.full_like(upper, np.inf)
+    for s in range(lower.shape[0]):
+        kept = []
+        for a, b in zip(lower[s], upper[s]):
+            if not np.isfinite(a):
+                break
+            if np.any((coarse_grid >= a) & (coarse_grid < b)) or not np.isfinite(b):
+                if kept and not np.any((coarse_grid >= kept[-1][1]) & (coarse_grid < a)):
+                    kept[-1] = (kept[-1][0], b)  # the gap before it is missed: merge
+                else:
+                    kept.append((a, b))
+        for r, (a, b) in enumerate(kept):
+            out_lo[s, r], out_up[s, r] = a, b
+    return out_lo, out_up
+
+
+def _block(model, y, vy, frozen, scan, energy_tol, integrator, engine_version):
+    return find_intervals(model, y, vy, frozen=frozen, scan=scan, energy_tol=energy_tol,
+                          integrator=integrator)
+
+
+def _trapezoid_weights(phases: np.ndarray) -> np.ndarray:
+    """Periodic trapezoid weights (summing to 1) for sorted phases in ``[0, 2 pi)``."""
+    m = phases.size
+    if m == 1:
+        return np.ones(1)
+    gaps = np.diff(np.concatenate([phases, [phases[0] + 2.0 * math.pi]]))  # gap after each point
+    return 0.5 * (gaps + np.roll(gaps, 1)) / (2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class TransmittingSet:
+    """The transmitting particle energies for a set of gate states.
+
+    Gate states are stored flat, sorted by level and then phase.
+
+    Attributes
+    ----------
+    model : Model
+    gate : {'frozen', 'rest', 'levels'}
+        Oscillator held at ``y = 0``, free at rest, or in levels with phases.
+    levels : ndarray(int)
+        Level nodes ``n`` (``[0]`` for a gate at rest).
+    level_index : ndarray(int)
+        For each gate state, its index into :attr:`levels`.
+    phases : ndarray(float)
+        For each gate state, its phase :math:`\\psi` at :math:`x_\\mathrm{ref}` (0 at rest).
+    lower, upper : ndarray(float, ndim=2)
+        Shape ``(states, K)``: the intervals ``[lower, upper)`` of each gate
+        state, increasing, padded with ``+inf``; the last upper bound is ``+inf``.
+    lower_coarse, upper_coarse : ndarray(float, ndim=2)
+        The intervals a scan of every other energy would have found (error estimate).
+    scan, energy_tol, x_ref
+    initial_phases : int
+        Size of the largest uniform phase grid before refinement.
+    refine : int
+        Refinement passes made.
+    undecided : int
+        Trajectories that exhausted the step budget (counted as reflected).
+    integrator : str
+    """
+
+    model: Model
+    gate: str
+    levels: np.ndarray
+    level_index: np.ndarray
+    phases: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    lower_coarse: np.ndarray
+    upper_coarse: np.ndarray
+    scan: int
+    energy_tol: float
+    x_ref: float
+    initial_phases: int = 1
+    refine: int = 0
+    undecided: int = 0
+    integrator: str = "adaptive"
+    upper_energy: float = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "upper_energy", upper_energy(self.model))
+
+    @property
+    def n_max(self) -> int:
+        return int(self.levels[-1])
+
+    @property
+    def n_states(self) -> int:
+        return int(self.phases.size)
+
+    @property
+    def level_of_state(self) -> np.ndarray:
+        """The level ``n`` of each gate state."""
+        return self.levels[self.level_index]
+
+    def level_slice(self, i: int) -> slice:
+        """The gate states of level node ``i``."""
+        lo, hi = np.searchsorted(self.level_index, [i, i + 1])
+        return slice(int(lo), int(hi))
+
+    def phase_weights(self, every_other: bool = False) -> np.ndarray:
+        """Trapezoid weights of each state within its level (each level sums to 1).
+
+        With ``every_other``, the weights of the grid that keeps every other
+        phase of each level (zero for the dropped ones): the coarse rule of
+        the error estimate.
+        """
+        w = np.zeros(self.n_states)
+        for i in range(self.levels.size):
+            sl = self.level_slice(i)
+            ph = self.phases[sl]
+            if every_other and ph.size >= 2:
+                part = np.zeros(ph.size)
+                part[::2] = _trapezoid_weights(ph[::2])
+                w[sl] = part
+            else:
+                w[sl] = _trapezoid_weights(ph)
+        return w
+
+    def intervals(self, state: int = 0) -> list[tuple[float, float]]:
+        """The intervals of one gate state as ``(a, b)`` pairs (``b`` may be ``inf``)."""
+        return [(float(a), float(b)) for a, b in zip(self.lower[state], self.upper[state]) if np.isfinite(a)]
+
+    def interval_counts(self) -> np.ndarray:
+        """Number of intervals of each gate state."""
+        return np.isfinite(self.lower).sum(axis=-1)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary: parameters and, per gate state, the intervals."""
+        return {
+            "impact": self.model.s, "mass": self.model.M, "U0": self.model.U0, "lam": self.model.lam,
+            "x0": self.model.x0, "gate": self.gate, "x_ref": self.x_ref, "scan": self.scan,
+            "energy_tol": self.energy_tol, "upper_energy": self.upper_energy,
+            "initial_phases": self.initial_phases, "refine": self.refine,
+            "integrator": self.integrator, "undecided": self.undecided,
+            "states": [{"level": int(self.level_of_state[k]), "phase": float(self.phases[k]),
+                        "intervals": [[a, None if math.isinf(b) else b] for a, b in self.intervals(k)]}
+                       for k in range(self.n_states)],
+        }
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def _jump_cells(phases, lower, upper, energy_tol):
+    """Indices ``j`` of the cells ``(j, j+1)`` (periodic) of one level whose intervals jump."""
+    nxt = np.roll(np.arange(phases.size), -1)
+    count = np.isfinite(lower).sum(axis=1)
+    both = np.concatenate([lower, upper], axis=1)
+    with np.errstate(invalid="ignore"):
+        change = np.abs(both[nxt] - both)
+    change = np.where(np.isfinite(change), change, 0.0).max(axis=1)
+    threshold = max(JUMP_FACTOR * float(np.median(change)), 10.0 * energy_tol)
+    return np.nonzero((count[nxt] != count) | (change > threshold))[0]
+
+
+def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
+                     phases: int = DEFAULT_PHASES, refine: int = DEFAULT_REFINE, scan: int = DEFAULT_SCAN,
+                     energy_tol: float = DEFAULT_ENERGY_TOL, integrator="adaptive", n_jobs=None,
+                     progress=None, use_cache: bool = True, reuse: "TransmittingSet | None" = None
+                     ) -> TransmittingSet:
+    """Compute the transmitting set :math:`\\mathcal{A}` of ``model``.
+
+    Parameters
+    ----------
+    model : Model
+    gate : {'levels', 'rest', 'frozen'}
+        ``'levels'``: the gate in levels ``n`` (at the nodes of
+        :func:`level_nodes` up to ``n_max``) with phases (thermal and joint
+        experiments); ``'rest'``: free, starting at rest (deflected);
+        ``'frozen'``: held at ``y = 0``.
+    n_max : int, default 0
+        Highest level needed (``'levels'`` only).
+    phases : int or sequence of int, default 64
+        Phases of the initial uniform grid (``'levels'`` only), for every
+        level node or one number per node.
+    refine : int, default 4
+        Passes of refinement where the intervals jump (``'levels'`` only).
+    scan : int, default 32
+        Energies scanned in :math:`(0, U_0)` per gate state.
+    energy_tol : float, default 1e-6
+        Bisection width of each boundary.
+    integrator : {'adaptive'} or Integrator
+    n_jobs, progress, use_cache
+        As in :func:`lib.transmission_probability`.
+    reuse : TransmittingSet, optional
+        A set computed for the same model, gate, scan, tolerance and
+        integrator: its gate states are copied instead of recomputed (used
+        when the phase grid is doubled). The result is the same.
+    """
+    from .ensemble import check_jobs, show_progress
+
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    if gate not in GATES:
+        raise ValueError(f"gate must be one of {', '.join(GATES)}; got {gate!r}")
+    scan = _check_int("scan", scan, 4)
+    energy_tol = check_finite("energy tolerance", energy_tol, positive=True)
+    integ: Integrator = get_integrator(integrator)
+    n_jobs = check_jobs(n_jobs)
+    refine = _check_int("refine", refine, 0)
+    frozen = gate == "frozen"
+    show = show_progress(progress, 10**6)
+    solve = _solver(model, frozen, scan, energy_tol, integ, n_jobs, use_cache, show)
+    if reuse is not None and (reuse.model, reuse.gate, reuse.scan, reuse.energy_tol, reuse.integrator) == (
+            model, gate, scan, energy_tol, integ.name):
+        solve = _reusing(solve, reuse)
+    if gate != "levels":
+        lower, upper, lower_c, upper_c, undecided = solve(np.zeros(1), np.zeros(1), rest=True)
+        return TransmittingSet(model, gate, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+                               np.zeros(1), lower, upper, lower_c, upper_c, scan, energy_tol,
+                               reference_position(model), 1, 0, undecided, integ.name)
+    levels = level_nodes(n_max)
+    if np.ndim(phases) == 0:
+        counts = np.full(levels.size, _check_int("phases", phases, 2))
+    else:
+        counts = np.array([_check_int("phases", p, 2) for p in phases])
+        if counts.size != levels.size:
+            raise ValueError(f"phases must be one number or one per level node ({levels.size}), "
+                             f"got {counts.size}")
+    index = np.repeat(np.arange(levels.size), counts)
+    psi = np.concatenate([2.0 * math.pi * np.arange(c) / c for c in counts])
+    lower, upper, lower_c, upper_c, undecided = solve(levels[index], psi)
+    for _ in range(refine):
+        new_index, new_psi = [], []
+        for i in range(levels.size):
+            sel = np.nonzero(index == i)[0]
+            ph = psi[sel]
+            cells = _jump_cells(ph, lower[sel], upper[sel], energy_tol)
+            gap = np.diff(np.concatenate([ph, [ph[0] + 2.0 * math.pi]]))[cells]
+            mid = (ph[cells] + 0.5 * gap) % (2.0 * math.pi)
+            new_index.append(np.full(mid.size, i))
+            new_psi.append(mid)
+        new_index, new_psi = np.concatenate(new_index), np.concatenate(new_psi)
+        if new_psi.size == 0:
+            break
+        *new, und = solve(levels[new_index], new_psi)
+        undecided += und
+        index = np.concatenate([index, new_index])
+        psi = np.concatenate([psi, new_psi])
+        order = np.lexsort((psi, index))
+        index, psi = index[order], psi[order]
+        lower, upper, lower_c, upper_c = (_stack(old, add)[order] for old, add in
+                                          zip((lower, upper, lower_c, upper_c), new))
+    return TransmittingSet(model, gate, levels, index, psi, lower, upper, lower_c, upper_c, scan,
+                           energy_tol, reference_position(model), int(counts.max()), refine, undecided,
+                           integ.name)
+
+
+def _stack(a, b):
+    width = max(a.shape[1], b.shape[1])
+    return np.concatenate([_pad(a, width), _pad(b, width)])
+
+
+def gate_states_flat(levels, phases):
+    """Gate ``(y, vy)`` at :math:`x_\\mathrm{ref}` for level ``levels[k]`` and phase ``phases[k]``."""
+    amplitude = np.sqrt(2.0 * np.asarray(levels, dtype=float) + 1.0)
+    phases = np.asarray(phases, dtype=float)
+    return amplitude * np.sin(phases), 2.0 * math.pi * amplitude * np.cos(phases)
+
+
+def _pad(a, width):
+    if a.shape[1] == width:
+        return a
+    return np.concatenate([a, np.full((a.shape[0], width - a.shape[1]), np.inf)], axis=1)
+
+
+def _reusing(solve, ts: TransmittingSet):
+    """``solve`` that copies the gate states already in ``ts`` (same level, phase within 1e-12)."""
+    def key(n, psi):
+        return int(n), round(float(psi) % (2.0 * math.pi), 12)
+
+    known = {key(n, p): k for k, (n, p) in enumerate(zip(ts.level_of_state, ts.phases))}
+    old = (ts.lower, ts.upper, ts.lower_coarse, ts.upper_coarse)
+
+    def reusing(levels, phases, rest=False):
+        rows = np.array([known.get(key(n, p), -1) for n, p in zip(levels, phases)], dtype=np.int64)
+        new = np.nonzero(rows < 0)[0]
+        *fresh, undecided = (solve(levels[new], phases[new], rest) if new.size
+                             else (*(np.full((0, 1), np.inf),) * 4, 0))
+        out = []
+        for a_old, a_new in zip(old, fresh):
+            width = max(a_old.shape[1], a_new.shape[1])
+            arr = np.full((levels.size, width), np.inf)
+            have = rows >= 0
+            arr[have, : a_old.shape[1]] = a_old[rows[have]]
+            arr[new, : a_new.shape[1]] = a_new
+            out.append(arr)
+        return (*out, undecided)
+
+    return reusing
+
+
+def _solver(model, frozen, scan, energy_tol, integ, n_jobs, use_cache, show):
+    """``solve(y, vy) -> (lower, upper, undecided)`` over blocks, in parallel and cached."""
+    from tqdm.auto import tqdm
+
+    func = cache.cached(_block) if use_cache else _block
+
+    def solve(levels, phases, rest=False):
+        y, vy = (np.zeros(1), np.zeros(1)) if rest else gate_states_flat(levels, phases)
+        blocks = [slice(k, min(k + BLOCK_STATES, y.size)) for k in range(0, y.size, BLOCK_STATES)]
+        args = [(model, y[b], vy[b], frozen, scan, energy_tol, integ, cache.ENGINE_VERSION) for b in blocks]
+        it = tqdm(args, desc="transmitting set", unit="block", disable=not show, leave=False)
+        if n_jobs == 1 or len(blocks) == 1:
+            results = [func(*a) for a in it]
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=n_jobs)(delayed(func)(*a) for a in it)
+        arrays = []
+        for j in range(4):
+            width = max(r[j].shape[1] for r in results)
+            arrays.append(np.concatenate([_pad(r[j], width) for r in results]))
+        return (*arrays, sum(r[4] for r in results))
+
+    return solve

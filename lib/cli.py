@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probability", help="transmission probability against temperature",
                        description="Transmission probability P(omega_T) of one experiment, with binomial "
-                                   "standard errors and Wilson 95%% intervals.")
+                                   "standard errors and Wilson 95% intervals.")
     p.add_argument("--experiment", "-e", required=True, choices=tuple(EXPERIMENT_REGISTRY),
                    metavar="{" + ",".join(EXPERIMENT_REGISTRY) + "}",
                    help="; ".join(f"{name}: {description}" for name, description in DESCRIPTIONS.items())

@@ -10,7 +10,7 @@ import lib
 from lib.barriers import frozen_barrier, threshold_energy
 from lib.experiments import initial_states, oscillator_state
 from lib.model import Model
-from lib.quadrature import level_cutoff, quadrature, transmission_quadrature
+from lib.quadrature import level_cutoff, quadrature
 from lib.transmitting import level_nodes, reference_position, transmitting_set, upper_energy
 
 

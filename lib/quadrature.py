@@ -347,11 +347,22 @@ def _resolution_error(experiment, ts, beta, weights):
     return out
 
 
-def phase_error_by_level(experiment: str, ts: TransmittingSet, omega_T) -> np.ndarray:
-    """Each level node's share of the phase error estimate of ``P``, shape ``(L, T)``."""
+def error_by_level(experiment: str, ts: TransmittingSet, omega_T, which: str = "phases") -> np.ndarray:
+    """Each level node's share of the ``which`` (``'phases'`` or ``'scan'``) error estimate of ``P``.
+
+    Shape ``(L, T)``; for a gate at rest, ``(1, T)``.
+    """
     beta = 1.0 / np.asarray(omega_T, dtype=float)
-    G, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, ts.phase_weights())
-    Gc, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, ts.phase_weights(every_other=True))
+    w = ts.phase_weights()
+    G, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, w)
+    if which == "phases":
+        Gc, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, ts.phase_weights(every_other=True))
+    elif which == "scan":
+        Gc, _ = _level_integrals(experiment, ts, beta, ts.lower_coarse, ts.upper_coarse, w)
+    else:
+        raise ValueError(f"which must be 'phases' or 'scan', got {which!r}")
+    if ts.gate != "levels":
+        return SAFETY[which] * np.abs(G[:, 0] - Gc[:, 0])
     W, _ = _weights(experiment, beta, ts.n_max)
     H = _hat(ts.levels.astype(float), ts.n_max)
     n = np.arange(ts.n_max + 1, dtype=float)[:, None]
@@ -360,7 +371,7 @@ def phase_error_by_level(experiment: str, ts: TransmittingSet, omega_T) -> np.nd
     for k in range(G.shape[1]):
         weight = np.abs(W) / (k + n + 1.0) if split else np.abs(W)
         share += (H.T @ weight) * np.abs(G[:, k] - Gc[:, k])
-    return SAFETY["phases"] * share
+    return SAFETY[which] * share
 
 
 def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float = DEFAULT_TOLERANCE
@@ -407,7 +418,7 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
                   + parts["tail"] / P * (ts.n_max + 1 + np.abs(Ea)))
     lowest = low_temperature_limit(ts, experiment)["lowest_energy"]
     return Quadrature(experiment, ts.model, omega_T, P, error, Ea, ea_err, parts, lowest,
-                      ts.n_max, ts.initial_phases, ts.scan, ts.energy_tol, float(tolerance),
+                      ts.n_max, ts.initial_phases, int(ts.scan.max()), ts.energy_tol, float(tolerance),
                       ts.integrator)
 
 
@@ -447,11 +458,13 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
 
     Chooses the level cutoff from the highest temperature and ``tolerance``
     (:func:`level_cutoff`) and bisects boundaries to ``tolerance * min(omega_T) / 4``.
-    Unless ``phases`` and ``scan`` are given, starts from 32 phases and 64
-    energies and doubles whichever of the two dominates the error estimate
-    until the estimated relative error of ``P`` is below ``tolerance``
-    wherever ``P >= p_floor`` (at most :data:`MAX_PHASES` phases and
-    :data:`MAX_SCAN` energies). The estimate is reported in any case.
+    Unless ``phases`` and ``scan`` are given, starts from 32 phases and 32
+    energies for every level and, while the estimated relative error of
+    ``P`` exceeds ``tolerance`` somewhere with ``P >= p_floor``, doubles
+    whichever of the two dominates there, for the levels that contribute
+    most to it (at most :data:`MAX_PHASES` phases and :data:`MAX_SCAN`
+    energies). States already computed are reused. The estimate is reported
+    in any case.
     """
     from .ensemble import check_temperatures
 
@@ -467,13 +480,12 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
     kw = dict(n_max=n_max, refine=refine, energy_tol=energy_tol, integrator=integrator, n_jobs=n_jobs,
               progress=progress, use_cache=use_cache)
     adapt_phases, adapt_scan = phases is None and gate == "levels", scan is None
-    n_scan = scan or DEFAULT_SCAN
-    n_ph = phases or 32
-    if gate == "levels":
-        n_ph = np.full(level_nodes(n_max).size, n_ph)
+    n_levels = level_nodes(n_max).size if gate == "levels" else 1
+    n_scan = np.full(n_levels, scan or DEFAULT_SCAN)
+    n_ph = np.full(n_levels, phases or 32)
     ts = None
     while True:
-        ts = transmitting_set(model, gate, phases=n_ph, scan=n_scan, reuse=ts, **kw)
+        ts = transmitting_set(model, gate, phases=n_ph if gate == "levels" else 1, scan=n_scan, reuse=ts, **kw)
         result = quadrature(experiment, ts, omega_T, tolerance)
         keep = result.probability >= p_floor
         rel = np.where(keep, result.relative_error, 0.0)
@@ -481,26 +493,32 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
         if rel[worst] <= tolerance:
             return result
         parts = result.error_parts
-        if adapt_phases and parts["phases"][worst] >= parts["scan"][worst]:
-            grow = _levels_to_refine(phase_error_by_level(experiment, ts, omega_T)[:, keep],
-                                     result.probability[keep], tolerance) & (2 * n_ph <= MAX_PHASES)
-            if grow.any():
-                n_ph = np.where(grow, 2 * n_ph, n_ph)
+        order = ("phases", "scan") if parts["phases"][worst] >= parts["scan"][worst] else ("scan", "phases")
+        for which in order:
+            counts, cap, adapt = ((n_ph, MAX_PHASES, adapt_phases) if which == "phases"
+                                  else (n_scan, MAX_SCAN, adapt_scan))
+            if not adapt:
                 continue
-        if adapt_scan and 2 * n_scan <= MAX_SCAN:
-            n_scan *= 2
-            continue
-        return result
+            grow = _levels_to_refine(error_by_level(experiment, ts, omega_T, which)[:, keep],
+                                     result.probability[keep], tolerance) & (2 * counts <= cap)
+            if grow.any():
+                counts[grow] *= 2
+                break
+        else:
+            return result
 
 
 def _levels_to_refine(share, P, tolerance):
-    """Levels whose phase grid to double: at each temperature over the tolerance, the
-    largest contributors until the rest is below a quarter of the tolerance."""
+    """Levels whose grid to double.
+
+    At each temperature where this error's share exceeds a quarter of the
+    tolerance, the largest contributors, until the rest is below a tenth.
+    """
     grow = np.zeros(share.shape[0], dtype=bool)
-    for t in np.nonzero(share.sum(axis=0) > 0.5 * tolerance * P)[0]:
+    for t in np.nonzero(share.sum(axis=0) > 0.25 * tolerance * P)[0]:
         order = np.argsort(share[:, t])[::-1]
         rest = share[order, t].sum() - np.cumsum(share[order, t])
-        grow[order[: int(np.searchsorted(-rest, -0.25 * tolerance * P[t])) + 1]] = True
+        grow[order[: int(np.searchsorted(-rest, -0.1 * tolerance * P[t])) + 1]] = True
     return grow
 
 

@@ -273,7 +273,9 @@ class TransmittingSet:
         state, increasing, padded with ``+inf``; the last upper bound is ``+inf``.
     lower_coarse, upper_coarse : ndarray(float, ndim=2)
         The intervals a scan of every other energy would have found (error estimate).
-    scan, energy_tol, x_ref
+    scan : ndarray(int)
+        Energies scanned per gate state, for each level node.
+    energy_tol, x_ref
     initial_phases : int
         Size of the largest uniform phase grid before refinement.
     refine : int
@@ -292,7 +294,7 @@ class TransmittingSet:
     upper: np.ndarray
     lower_coarse: np.ndarray
     upper_coarse: np.ndarray
-    scan: int
+    scan: np.ndarray
     energy_tol: float
     x_ref: float
     initial_phases: int = 1
@@ -353,7 +355,7 @@ class TransmittingSet:
         """JSON-ready summary: parameters and, per gate state, the intervals."""
         return {
             "impact": self.model.s, "mass": self.model.M, "U0": self.model.U0, "lam": self.model.lam,
-            "x0": self.model.x0, "gate": self.gate, "x_ref": self.x_ref, "scan": self.scan,
+            "x0": self.model.x0, "gate": self.gate, "x_ref": self.x_ref, "scan": self.scan.tolist(),
             "energy_tol": self.energy_tol, "upper_energy": self.upper_energy,
             "initial_phases": self.initial_phases, "refine": self.refine,
             "integrator": self.integrator, "undecided": self.undecided,
@@ -382,7 +384,7 @@ def _jump_cells(phases, lower, upper, energy_tol):
 
 
 def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
-                     phases: int = DEFAULT_PHASES, refine: int = DEFAULT_REFINE, scan: int = DEFAULT_SCAN,
+                     phases=DEFAULT_PHASES, refine: int = DEFAULT_REFINE, scan=DEFAULT_SCAN,
                      energy_tol: float = DEFAULT_ENERGY_TOL, integrator="adaptive", n_jobs=None,
                      progress=None, use_cache: bool = True, reuse: "TransmittingSet | None" = None
                      ) -> TransmittingSet:
@@ -403,17 +405,19 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
         level node or one number per node.
     refine : int, default 4
         Passes of refinement where the intervals jump (``'levels'`` only).
-    scan : int, default 32
-        Energies scanned in :math:`(0, U_0)` per gate state.
+    scan : int or sequence of int, default 32
+        Energies scanned in :math:`(0, U_0)` per gate state, for every level
+        node or one number per node.
     energy_tol : float, default 1e-6
         Bisection width of each boundary.
     integrator : {'adaptive'} or Integrator
     n_jobs, progress, use_cache
         As in :func:`lib.transmission_probability`.
     reuse : TransmittingSet, optional
-        A set computed for the same model, gate, scan, tolerance and
-        integrator: its gate states are copied instead of recomputed (used
-        when the phase grid is doubled). The result is the same.
+        A set computed for the same model, gate, tolerance and integrator:
+        its gate states with the same level, phase and scan are copied
+        instead of recomputed (used when grids are doubled). The result is
+        the same.
     """
     from .ensemble import check_jobs, show_progress
 
@@ -421,33 +425,27 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
         raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
     if gate not in GATES:
         raise ValueError(f"gate must be one of {', '.join(GATES)}; got {gate!r}")
-    scan = _check_int("scan", scan, 4)
     energy_tol = check_finite("energy tolerance", energy_tol, positive=True)
     integ: Integrator = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)
     refine = _check_int("refine", refine, 0)
     frozen = gate == "frozen"
     show = show_progress(progress, 10**6)
-    solve = _solver(model, frozen, scan, energy_tol, integ, n_jobs, use_cache, show)
-    if reuse is not None and (reuse.model, reuse.gate, reuse.scan, reuse.energy_tol, reuse.integrator) == (
-            model, gate, scan, energy_tol, integ.name):
+    levels = level_nodes(n_max) if gate == "levels" else np.zeros(1, dtype=np.int64)
+    scans = _per_level("scan", scan, levels.size, 4)
+    solve = _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show)
+    if reuse is not None and (reuse.model, reuse.gate, reuse.energy_tol, reuse.integrator) == (
+            model, gate, energy_tol, integ.name):
         solve = _reusing(solve, reuse)
     if gate != "levels":
-        lower, upper, lower_c, upper_c, undecided = solve(np.zeros(1), np.zeros(1), rest=True)
-        return TransmittingSet(model, gate, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
-                               np.zeros(1), lower, upper, lower_c, upper_c, scan, energy_tol,
+        lower, upper, lower_c, upper_c, undecided = solve(levels, np.zeros(1), scans, rest=True)
+        return TransmittingSet(model, gate, levels, np.zeros(1, dtype=np.int64),
+                               np.zeros(1), lower, upper, lower_c, upper_c, scans, energy_tol,
                                reference_position(model), 1, 0, undecided, integ.name)
-    levels = level_nodes(n_max)
-    if np.ndim(phases) == 0:
-        counts = np.full(levels.size, _check_int("phases", phases, 2))
-    else:
-        counts = np.array([_check_int("phases", p, 2) for p in phases])
-        if counts.size != levels.size:
-            raise ValueError(f"phases must be one number or one per level node ({levels.size}), "
-                             f"got {counts.size}")
+    counts = _per_level("phases", phases, levels.size, 2)
     index = np.repeat(np.arange(levels.size), counts)
     psi = np.concatenate([2.0 * math.pi * np.arange(c) / c for c in counts])
-    lower, upper, lower_c, upper_c, undecided = solve(levels[index], psi)
+    lower, upper, lower_c, upper_c, undecided = solve(levels[index], psi, scans[index])
     for _ in range(refine):
         new_index, new_psi = [], []
         for i in range(levels.size):
@@ -461,7 +459,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
         new_index, new_psi = np.concatenate(new_index), np.concatenate(new_psi)
         if new_psi.size == 0:
             break
-        *new, und = solve(levels[new_index], new_psi)
+        *new, und = solve(levels[new_index], new_psi, scans[new_index])
         undecided += und
         index = np.concatenate([index, new_index])
         psi = np.concatenate([psi, new_psi])
@@ -469,9 +467,19 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
         index, psi = index[order], psi[order]
         lower, upper, lower_c, upper_c = (_stack(old, add)[order] for old, add in
                                           zip((lower, upper, lower_c, upper_c), new))
-    return TransmittingSet(model, gate, levels, index, psi, lower, upper, lower_c, upper_c, scan,
+    return TransmittingSet(model, gate, levels, index, psi, lower, upper, lower_c, upper_c, scans,
                            energy_tol, reference_position(model), int(counts.max()), refine, undecided,
                            integ.name)
+
+
+def _per_level(name, value, n_levels, minimum):
+    """One integer per level node from a number or a sequence."""
+    if np.ndim(value) == 0:
+        return np.full(n_levels, _check_int(name, value, minimum), dtype=np.int64)
+    out = np.array([_check_int(name, v, minimum) for v in value], dtype=np.int64)
+    if out.size != n_levels:
+        raise ValueError(f"{name} must be one number or one per level node ({n_levels}), got {out.size}")
+    return out
 
 
 def _stack(a, b):
@@ -493,17 +501,19 @@ def _pad(a, width):
 
 
 def _reusing(solve, ts: TransmittingSet):
-    """``solve`` that copies the gate states already in ``ts`` (same level, phase within 1e-12)."""
-    def key(n, psi):
-        return int(n), round(float(psi) % (2.0 * math.pi), 12)
+    """``solve`` that copies the gate states already in ``ts`` (same level and scan, phase within 1e-12)."""
+    def key(n, psi, scan):
+        return int(n), round(float(psi) % (2.0 * math.pi), 12), int(scan)
 
-    known = {key(n, p): k for k, (n, p) in enumerate(zip(ts.level_of_state, ts.phases))}
+    known = {key(n, p, c): k for k, (n, p, c) in
+             enumerate(zip(ts.level_of_state, ts.phases, ts.scan[ts.level_index]))}
     old = (ts.lower, ts.upper, ts.lower_coarse, ts.upper_coarse)
 
-    def reusing(levels, phases, rest=False):
-        rows = np.array([known.get(key(n, p), -1) for n, p in zip(levels, phases)], dtype=np.int64)
+    def reusing(levels, phases, scans, rest=False):
+        rows = np.array([known.get(key(n, p, c), -1) for n, p, c in zip(levels, phases, scans)],
+                        dtype=np.int64)
         new = np.nonzero(rows < 0)[0]
-        *fresh, undecided = (solve(levels[new], phases[new], rest) if new.size
+        *fresh, undecided = (solve(levels[new], phases[new], scans[new], rest) if new.size
                              else (*(np.full((0, 1), np.inf),) * 4, 0))
         out = []
         for a_old, a_new in zip(old, fresh):
@@ -518,16 +528,24 @@ def _reusing(solve, ts: TransmittingSet):
     return reusing
 
 
-def _solver(model, frozen, scan, energy_tol, integ, n_jobs, use_cache, show):
-    """``solve(y, vy) -> (lower, upper, undecided)`` over blocks, in parallel and cached."""
+def _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show):
+    """``solve(levels, phases, scans) -> (lower, upper, lower_c, upper_c, undecided)``.
+
+    Gate states are cut into blocks of one scan size, run in parallel and cached.
+    """
     from tqdm.auto import tqdm
 
     func = cache.cached(_block) if use_cache else _block
 
-    def solve(levels, phases, rest=False):
+    def solve(levels, phases, scans, rest=False):
         y, vy = (np.zeros(1), np.zeros(1)) if rest else gate_states_flat(levels, phases)
-        blocks = [slice(k, min(k + BLOCK_STATES, y.size)) for k in range(0, y.size, BLOCK_STATES)]
-        args = [(model, y[b], vy[b], frozen, scan, energy_tol, integ, cache.ENGINE_VERSION) for b in blocks]
+        blocks, args = [], []
+        for scan in np.unique(scans):
+            idx = np.nonzero(scans == scan)[0]
+            for k in range(0, idx.size, BLOCK_STATES):
+                b = idx[k: k + BLOCK_STATES]
+                blocks.append(b)
+                args.append((model, y[b], vy[b], frozen, int(scan), energy_tol, integ, cache.ENGINE_VERSION))
         it = tqdm(args, desc="transmitting set", unit="block", disable=not show, leave=False)
         if n_jobs == 1 or len(blocks) == 1:
             results = [func(*a) for a in it]
@@ -538,7 +556,10 @@ def _solver(model, frozen, scan, energy_tol, integ, n_jobs, use_cache, show):
         arrays = []
         for j in range(4):
             width = max(r[j].shape[1] for r in results)
-            arrays.append(np.concatenate([_pad(r[j], width) for r in results]))
+            out = np.full((y.size, width), np.inf)
+            for b, r in zip(blocks, results):
+                out[b, : r[j].shape[1]] = r[j]
+            arrays.append(out)
         return (*arrays, sum(r[4] for r in results))
 
     return solve

@@ -219,3 +219,16 @@ def test_all_24_panels_agree_with_monte_carlo():
                 ok = mc.transmitted >= 10
                 z = (q.probability - mc.probability) / np.hypot(mc.stderr, q.error)
                 assert np.all(np.abs(z[ok]) < 3.5), (experiment, s, M, z)
+
+
+def test_reusing_states_gives_the_same_set():
+    model = Model(M=1.0, s=2.0)
+    kw = dict(n_max=20, refine=1, energy_tol=1e-4, use_cache=False, n_jobs=1)
+    small = transmitting_set(model, "levels", phases=8, scan=16, **kw)
+    phases = np.where(np.arange(small.levels.size) < 3, 16, 8)
+    scans = np.where(np.arange(small.levels.size) == 0, 32, 16)
+    fresh = transmitting_set(model, "levels", phases=phases, scan=scans, **kw)
+    reused = transmitting_set(model, "levels", phases=phases, scan=scans, reuse=small, **kw)
+    for name in ("level_index", "phases", "lower", "upper", "lower_coarse", "upper_coarse"):
+        np.testing.assert_array_equal(getattr(fresh, name), getattr(reused, name), err_msg=name)
+    assert list(fresh.scan) == list(scans)

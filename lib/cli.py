@@ -7,11 +7,58 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
+from pathlib import Path
 
 from .experiments import DESCRIPTIONS, EXPERIMENT_REGISTRY, figure_experiments
 
 EXIT_USAGE = 2
+EXIT_FAILURE = 1  # the request was sound, the system refused it (a file could not be written)
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
+
+
+def _integer(text: str) -> int:
+    """argparse type: an integer, exactly (``9007199254740993`` stays itself; ``1e4`` is 10000)."""
+    text = text.strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not math.isfinite(value) or not value.is_integer() or abs(value) >= 2.0**53:
+        raise argparse.ArgumentTypeError(f"must be an integer (exactly representable), got {text!r}")
+    return int(value)
+
+
+def _writable_file(path, suffixes) -> Path:
+    """Check before any work that ``path`` can be written as a file; raise OSError otherwise."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"--out must end in {', '.join(suffixes[:-1])} or {suffixes[-1]}, got {str(path)!r}")
+    if path.is_dir():
+        raise IsADirectoryError(f"--out {str(path)!r} is a folder, not a file")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise NotADirectoryError(f"--out {str(path)!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"--out {str(path)!r}: folder {str(parent)!r} is not writable")
+    return path
+
+
+def _writable_folder(path) -> Path:
+    """Check before any work that ``path`` is, or can be made, a writable folder; raise OSError otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"--out {str(path)!r} is a file, not a folder")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise PermissionError(f"--out {str(path)!r}: {str(probe)!r} is not a writable folder")
+    return path
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--temperature", "-T", type=float, nargs="+", required=True, metavar="T",
                    help="temperatures omega_T = k_B T / (hbar Omega)")
-    p.add_argument("--trials", "-n", type=float, default=10_000, metavar="N",
+    p.add_argument("--trials", "-n", type=_integer, default=10_000, metavar="N",
                    help="trials per temperature (default 10000)")
-    p.add_argument("--seed", type=float, default=0, metavar="K", help="random seed (default 0)")
+    p.add_argument("--seed", type=_integer, default=0, metavar="K", help="random seed (default 0)")
     p.add_argument("--method", "-m", choices=("montecarlo", "quadrature"), default="montecarlo",
                    help="sample trials (default) or integrate over the transmitting set")
     p.add_argument("--tolerance", type=float, default=None, metavar="TOL",
@@ -76,12 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--gate", choices=("rest", "frozen", "levels"), default="rest",
                    help="gate at rest and free (deflected, default), held (frozen), or in levels")
-    p.add_argument("--levels", type=float, default=0, metavar="N", help="highest level (--gate levels)")
-    p.add_argument("--phases", type=float, default=64, metavar="P",
+    p.add_argument("--levels", type=_integer, default=0, metavar="N", help="highest level (--gate levels)")
+    p.add_argument("--phases", type=_integer, default=64, metavar="P",
                    help="phases of the initial periodic grid (--gate levels; default 64)")
-    p.add_argument("--refine", type=float, default=4, metavar="R",
+    p.add_argument("--refine", type=_integer, default=4, metavar="R",
                    help="passes of phase refinement where the intervals jump (--gate levels; default 4)")
-    p.add_argument("--scan", type=float, default=32, metavar="K",
+    p.add_argument("--scan", type=_integer, default=32, metavar="K",
                    help="energies scanned in (0, U0) before bisection (default 32)")
     p.add_argument("--energy-tol", type=float, default=1e-6, metavar="DE",
                    help="bisection width of each boundary (default 1e-6)")
@@ -100,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--phase", "-p", type=float, default=0.0, metavar="PHI",
                    help="oscillator phase in radians (default 0)")
-    p.add_argument("--grid", "-g", type=float, default=200, metavar="N",
+    p.add_argument("--grid", "-g", type=_integer, default=200, metavar="N",
                    help="points per axis (default 200, as in the paper)")
     p.add_argument("--convention", choices=("paper-text", "published-script"), default="paper-text",
                    help="how energy and phase set the oscillator (default: as the paper's text says)")
@@ -115,17 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", "-f", choices=("3", *figure_experiments(), "all"), default="all",
                    help="which figure (default all)")
     p.add_argument("--out", "-o", default="results", metavar="DIR", help="output directory (default results/)")
-    p.add_argument("--trials", "-n", type=float, default=10_000, metavar="N",
+    p.add_argument("--trials", "-n", type=_integer, default=10_000, metavar="N",
                    help="trials per temperature (default 10000, as in the paper)")
     _add_run_args(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     return parser
-
-
-def _count(name: str, value: float) -> int:
-    if not math.isfinite(value) or value != int(value):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    return int(value)
 
 
 def _model(args):
@@ -164,16 +205,11 @@ def _cmd_probability(args):
 
 
 def _cmd_transmitting_set(args):
-    from pathlib import Path
-
     from .transmitting import transmitting_set
 
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix.lower() not in (".json", ".npz"):
-        raise ValueError(f"--out must end in .json or .npz, got {args.out!r}")
-    ts = transmitting_set(_model(args), args.gate, n_max=_count("levels", args.levels),
-                          phases=_count("phases", args.phases), refine=_count("refine", args.refine),
-                          scan=_count("scan", args.scan),
+    out = _writable_file(args.out, (".json", ".npz")) if args.out else None
+    ts = transmitting_set(_model(args), args.gate, n_max=args.levels,
+                          phases=args.phases, refine=args.refine, scan=args.scan,
                           energy_tol=args.energy_tol, integrator=args.integrator, n_jobs=args.jobs,
                           use_cache=not args.no_cache)
     if out is not None and out.suffix.lower() == ".json":
@@ -210,11 +246,11 @@ def _cmd_barrier(args):
 
 
 def _cmd_phase_space(args):
-    from pathlib import Path
-
     from .phase_space import phase_space_map
 
-    grid = _count("grid", args.grid)
+    grid = args.grid
+    if args.out:
+        _writable_file(args.out, (".png", ".pdf", ".svg", ".json", ".npz"))
     pmap = phase_space_map(_model(args), args.phase, grid=grid, convention=args.convention,
                            integrator=args.integrator, n_jobs=args.jobs, use_cache=not args.no_cache)
     if args.out:
@@ -256,6 +292,7 @@ def _cmd_reproduce(args):
     from .reproduce import FIGURES, reproduce
 
     trials = check_trials(args.trials)
+    _writable_folder(args.out)
     figures = FIGURES if args.figure == "all" else (args.figure,)
     t0 = time.perf_counter()
     paths = reproduce(figures, args.out, trials=trials, integrator=args.integrator, n_jobs=args.jobs,
@@ -278,6 +315,16 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        detail = exc.strerror if exc.filename and exc.strerror else str(exc)
+        where = f" {exc.filename!r}" if exc.filename else ""
+        print(f"{parser.prog} {args.command}: error:{where} {detail}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{parser.prog} {args.command}: interrupted; finished blocks are kept in the cache",
               file=sys.stderr)

@@ -73,8 +73,17 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
+MAX_TRAJECTORIES = 10**9
+"""Upper bound on trials x temperatures in one call (about an hour and a half on 2 cores)."""
+
+
 def check_jobs(n_jobs) -> int:
-    """Number of workers: ``None`` means ``$ACTIVATION_JOBS`` or all cores."""
+    """Number of workers: ``None`` means ``$ACTIVATION_JOBS`` or all cores.
+
+    Negative values count back from all cores as in joblib; more workers
+    than cores are capped at the number of cores (callers also cap them at
+    the number of work units).
+    """
     if n_jobs is None:
         n_jobs = os.environ.get("ACTIVATION_JOBS", -1)
     try:
@@ -83,7 +92,10 @@ def check_jobs(n_jobs) -> int:
         raise ValueError(f"jobs must be an integer, got {n_jobs!r}") from None
     if n == 0:
         raise ValueError("jobs must be a positive integer or negative (all cores), got 0")
-    return n
+    cores = os.cpu_count() or 1
+    if n < 0:
+        n = max(1, cores + 1 + n)
+    return min(n, cores)
 
 
 def show_progress(progress, total: int) -> bool:
@@ -138,13 +150,15 @@ class Transmission:
 
     @property
     def probability(self) -> np.ndarray:
-        """Estimated transmission probability per temperature."""
-        return self.transmitted / self.decided
+        """Estimated transmission probability per temperature (NaN where no trial was decided)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.transmitted / self.decided
 
     @property
     def stderr(self) -> np.ndarray:
-        """Binomial standard error of :attr:`probability`."""
-        return standard_error(self.transmitted, self.decided)
+        """Binomial standard error of :attr:`probability` (NaN where no trial was decided)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return standard_error(self.transmitted, self.decided)
 
     @property
     def activation_energy(self) -> np.ndarray:
@@ -188,8 +202,13 @@ class Transmission:
 
     @functools.cached_property
     def ci95(self) -> tuple[np.ndarray, np.ndarray]:
-        """Wilson 95% confidence interval ``(low, high)`` per temperature."""
-        return confidence_interval(self.transmitted, self.decided, 0.95, "wilson")
+        """Wilson 95% confidence interval ``(low, high)`` per temperature (NaN where none was decided)."""
+        low = np.full(self.omega_T.size, np.nan)
+        high = np.full(self.omega_T.size, np.nan)
+        ok = self.decided > 0
+        if ok.any():
+            low[ok], high[ok] = confidence_interval(self.transmitted[ok], self.decided[ok], 0.95, "wilson")
+        return low, high
 
     def to_dict(self) -> dict:
         """JSON-ready summary (lists aligned with ``temperature``)."""
@@ -207,10 +226,10 @@ class Transmission:
             "seed": self.seed,
             "transmitted": self.transmitted.tolist(),
             "undecided": self.undecided.tolist(),
-            "probability": self.probability.tolist(),
-            "stderr": self.stderr.tolist(),
-            "ci95_low": low.tolist(),
-            "ci95_high": high.tolist(),
+            "probability": _json_floats(self.probability),
+            "stderr": _json_floats(self.stderr),
+            "ci95_low": _json_floats(low),
+            "ci95_high": _json_floats(high),
             "activation_energy": _json_floats(self.activation_energy),
             "activation_stderr": _json_floats(self.activation_stderr),
         }
@@ -276,7 +295,7 @@ def _compute(experiment, model, omega_T, trials, seed, integrator, engine_versio
         else:
             from joblib import Parallel, delayed
 
-            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            results = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator_unordered")(
                 delayed(_indexed_chunk)(*task) for task in tasks)
         chunk_sums = np.zeros((len(units), 4))
         for k, (tr, und, ev, sums) in results:
@@ -366,6 +385,9 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
     if tolerance is not None:
         raise ValueError("tolerance applies to method='quadrature' only")
     trials = check_trials(trials)
+    if trials * omega_T.size > MAX_TRAJECTORIES:
+        raise ValueError(f"trials x temperatures must be at most {MAX_TRAJECTORIES:.0e} per call, got "
+                         f"{trials} x {omega_T.size}; split the run")
     seed = check_seed(seed)
     integ = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)

@@ -44,6 +44,9 @@ PARTICLE_RANGE = (0.1, 12.0)
 OSCILLATOR_RANGE = (0.0, 20.0)
 PAPER_GRID = 200
 
+MAX_GRID = 2000
+"""Largest grid per axis (4 million trajectories; the states take 128 MB)."""
+
 
 def check_convention(convention: str) -> str:
     if convention not in CONVENTIONS:
@@ -140,7 +143,7 @@ def _compute_map(model, phase, particle_energy, oscillator_energy, convention, i
         from joblib import Parallel, delayed
 
         blocks = np.array_split(np.arange(n_osc), min(n_osc, 16))
-        parts = Parallel(n_jobs=n_jobs)(
+        parts = Parallel(n_jobs=min(n_jobs, len(blocks)))(
             delayed(_rows)(model, phase, particle_energy, oscillator_energy[b], convention, integrator)
             for b in blocks)
         transmitted = np.concatenate(parts, axis=0)
@@ -192,6 +195,8 @@ def phase_space_map(model: Model, phase: float, *, grid: int = PAPER_GRID, parti
     if isinstance(grid, (bool, np.bool_)) or int(grid) != grid or int(grid) < 2:
         raise ValueError(f"grid must be an integer of at least 2, got {grid!r}")
     grid = int(grid)
+    if grid > MAX_GRID:
+        raise ValueError(f"grid must be at most {MAX_GRID} points per axis, got {grid}")
     pe = _axis("particle energy", particle_energy, PARTICLE_RANGE, grid)
     oe = _axis("oscillator energy", oscillator_energy, OSCILLATOR_RANGE, grid)
     if np.any(pe <= 0):

@@ -552,7 +552,7 @@ def _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show):
         else:
             from joblib import Parallel, delayed
 
-            results = Parallel(n_jobs=n_jobs)(delayed(func)(*a) for a in it)
+            results = Parallel(n_jobs=min(n_jobs, len(blocks)))(delayed(func)(*a) for a in it)
         arrays = []
         for j in range(4):
             width = max(r[j].shape[1] for r in results)

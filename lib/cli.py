@@ -249,12 +249,10 @@ def _cmd_phase_space(args):
     from .phase_space import phase_space_map
 
     grid = args.grid
-    if args.out:
-        _writable_file(args.out, (".png", ".pdf", ".svg", ".json", ".npz"))
+    path = _writable_file(args.out, (".png", ".pdf", ".svg", ".json", ".npz")) if args.out else None
     pmap = phase_space_map(_model(args), args.phase, grid=grid, convention=args.convention,
                            integrator=args.integrator, n_jobs=args.jobs, use_cache=not args.no_cache)
-    if args.out:
-        path = Path(args.out)
+    if path is not None:
         suffix = path.suffix.lower()
         if suffix == ".json":
             path.write_text(json.dumps(pmap.to_dict()))
@@ -264,7 +262,7 @@ def _cmd_phase_space(args):
             np.savez_compressed(path, transmitted=pmap.transmitted, particle_energy=pmap.particle_energy,
                                 oscillator_energy=pmap.oscillator_energy, phase=pmap.phase,
                                 impact=pmap.model.s, mass=pmap.model.M)
-        elif suffix in (".png", ".pdf", ".svg"):
+        else:  # .png, .pdf or .svg, checked by _writable_file
             import matplotlib
 
             matplotlib.use("Agg")
@@ -276,8 +274,6 @@ def _cmd_phase_space(args):
             fig, ax = plt.subplots(figsize=(4.5, 4))
             plot_phase_map(ax, pmap, legend=True)
             fig.savefig(path)
-        else:
-            raise ValueError(f"--out must end in .png, .pdf, .svg, .json or .npz, got {args.out!r}")
     if args.json:
         print(json.dumps(pmap.to_dict()))
     else:

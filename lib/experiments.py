@@ -50,6 +50,11 @@ def paper_temperatures() -> np.ndarray:
     return np.concatenate([np.linspace(1.0, 4.0, 50), np.linspace(4.0, 150.0, 200)])
 
 
+def level_amplitude(level):
+    """Amplitude :math:`\\sqrt{2n + 1}` of the gate in level ``n`` (energy :math:`n + 1/2`)."""
+    return np.sqrt(2.0 * np.asarray(level, dtype=float) + 1.0)
+
+
 def oscillator_state(amplitude, phase):
     """Oscillator ``(y0, vy0) = (A sin(phi), 2 pi A cos(phi))`` (paper Sec. III D)."""
     amplitude = np.asarray(amplitude, dtype=float)
@@ -71,7 +76,7 @@ def initial_states(particle_energy, oscillator_y, oscillator_vy, model: Model) -
 def _thermal_oscillator(model: Model, e_particle, level, n: int, rng: np.random.Generator) -> np.ndarray:
     """States with the oscillator in ``level`` at a uniformly drawn phase (the last draw)."""
     phase = rng.uniform(0.0, 2.0 * math.pi, n)
-    y0, vy0 = oscillator_state(np.sqrt(2.0 * level + 1.0), phase)
+    y0, vy0 = oscillator_state(level_amplitude(level), phase)
     return initial_states(e_particle, y0, vy0, model)
 
 

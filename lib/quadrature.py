@@ -307,13 +307,22 @@ def _level_integrals(experiment, ts, beta, lower, upper, weights):
     return G, dG
 
 
-def _evaluate(experiment, ts, beta, lower, upper, weights, nodes_mask=None):
+def _evaluate(experiment, ts, beta, lower, upper, weights):
     """``P`` and ``dP/dbeta`` with phase weights ``weights`` (per state, each level summing to 1)."""
     G, dG = _level_integrals(experiment, ts, beta, lower, upper, weights)
-    return _combine(experiment, ts, beta, G, dG, nodes_mask)
+    return _combine(experiment, ts, beta, G, dG)
 
 
-def _resolution_error(experiment, ts, beta, weights):
+def _coarse_integrals(experiment, ts, beta, which):
+    """Level integrals by a coarser rule: every other phase (``'phases'``) or every other scanned energy (``'scan'``)."""
+    if which == "phases":
+        return _level_integrals(experiment, ts, beta, ts.lower, ts.upper, ts.phase_weights(every_other=True))
+    if which == "scan":
+        return _level_integrals(experiment, ts, beta, ts.lower_coarse, ts.upper_coarse, ts.phase_weights())
+    raise ValueError(f"which must be 'phases' or 'scan', got {which!r}")
+
+
+def _resolution_error(experiment, ts, beta, G, dG):
     """Estimates of the phase and scan errors in ``P`` and ``dP/dbeta``.
 
     Each compares the rule used with a coarser one, level by level: the
@@ -332,15 +341,12 @@ def _resolution_error(experiment, ts, beta, weights):
         W, dW = _weights(experiment, beta, ts.n_max)
     else:
         W, dW = np.ones((1, beta.size)), np.zeros((1, beta.size))
-    G, dG = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, weights)
     out = {}
-    coarse = {"phases": (ts.lower, ts.upper, ts.phase_weights(every_other=True)),
-              "scan": (ts.lower_coarse, ts.upper_coarse, weights)}
-    for name, (lo, up, w) in coarse.items():
+    for name in ("phases", "scan"):
         if name == "phases" and ts.gate != "levels":
             out[name] = (np.zeros(beta.size), np.zeros(beta.size))
             continue
-        Gc, dGc = _level_integrals(experiment, ts, beta, lo, up, w)
+        Gc, dGc = _coarse_integrals(experiment, ts, beta, name)
         diff, ddiff = _expand(experiment, ts, beta, np.abs(G - Gc), np.abs(dG - dGc), above=False)
         out[name] = (SAFETY[name] * np.sum(np.abs(W) * diff, axis=0),
                      SAFETY[name] * np.sum(np.abs(dW) * diff + np.abs(W) * ddiff, axis=0))
@@ -353,14 +359,8 @@ def error_by_level(experiment: str, ts: TransmittingSet, omega_T, which: str = "
     Shape ``(L, T)``; for a gate at rest, ``(1, T)``.
     """
     beta = 1.0 / np.asarray(omega_T, dtype=float)
-    w = ts.phase_weights()
-    G, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, w)
-    if which == "phases":
-        Gc, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, ts.phase_weights(every_other=True))
-    elif which == "scan":
-        Gc, _ = _level_integrals(experiment, ts, beta, ts.lower_coarse, ts.upper_coarse, w)
-    else:
-        raise ValueError(f"which must be 'phases' or 'scan', got {which!r}")
+    Gc, _ = _coarse_integrals(experiment, ts, beta, which)
+    G, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, ts.phase_weights())
     if ts.gate != "levels":
         return SAFETY[which] * np.abs(G[:, 0] - Gc[:, 0])
     W, _ = _weights(experiment, beta, ts.n_max)
@@ -389,17 +389,18 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
     omega_T = check_temperatures(omega_T)
     beta = 1.0 / omega_T
     w = ts.phase_weights()
-    P, dP = _evaluate(experiment, ts, beta, ts.lower, ts.upper, w)
+    G, dG = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, w)
+    P, dP = _combine(experiment, ts, beta, G, dG)
     parts = {}
     # phases and scan: against coarser rules, level by level
-    resolution = _resolution_error(experiment, ts, beta, w)
+    resolution = _resolution_error(experiment, ts, beta, G, dG)
     parts["phases"], dP_phases = resolution["phases"]
     parts["scan"], dP_scan = resolution["scan"]
     # levels: interpolate over every other sparse node
     sparse = ts.levels >= DENSE_LEVELS
     if ts.gate == "levels" and np.count_nonzero(sparse) >= 2:
         mask = ~sparse | (np.cumsum(sparse) % 2 == 1) | (ts.levels == ts.levels[-1])
-        Pl, dPl = _evaluate(experiment, ts, beta, ts.lower, ts.upper, w, nodes_mask=mask)
+        Pl, dPl = _combine(experiment, ts, beta, G, dG, nodes_mask=mask)
     else:
         Pl, dPl = P, dP
     parts["levels"] = np.abs(P - Pl)

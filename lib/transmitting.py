@@ -75,7 +75,8 @@ import numpy as np
 
 from . import cache
 from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
-from .model import EIGHT_PI2, Model, check_finite
+from .experiments import initial_states, level_amplitude, oscillator_state
+from .model import Model, check_finite
 
 NEGLIGIBLE = 1e-12
 """Fraction of :math:`U_0` below which the interaction counts as absent at :math:`x_\\mathrm{ref}`."""
@@ -136,11 +137,9 @@ def level_nodes(n_max: int) -> np.ndarray:
 
 
 def _launch(model: Model, x_ref: float, energy, y, vy) -> np.ndarray:
-    u = np.empty((energy.size, 4))
+    """Initial states as the experiments build them, but starting at ``x_ref``."""
+    u = initial_states(energy, y, vy, model)
     u[:, 0] = x_ref
-    u[:, 1] = np.sqrt(EIGHT_PI2 * energy / model.M)
-    u[:, 2] = y
-    u[:, 3] = vy
     return u
 
 
@@ -430,9 +429,10 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     n_jobs = check_jobs(n_jobs)
     refine = _check_int("refine", refine, 0)
     frozen = gate == "frozen"
-    show = show_progress(progress, 10**6)
     levels = level_nodes(n_max) if gate == "levels" else np.zeros(1, dtype=np.int64)
     scans = _per_level("scan", scan, levels.size, 4)
+    counts = _per_level("phases", phases, levels.size, 2) if gate == "levels" else np.ones(1, dtype=np.int64)
+    show = show_progress(progress, int(np.sum(counts * scans)))  # trajectories of the first scan
     solve = _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show)
     if reuse is not None and (reuse.model, reuse.gate, reuse.energy_tol, reuse.integrator) == (
             model, gate, energy_tol, integ.name):
@@ -442,7 +442,6 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
         return TransmittingSet(model, gate, levels, np.zeros(1, dtype=np.int64),
                                np.zeros(1), lower, upper, lower_c, upper_c, scans, energy_tol,
                                reference_position(model), 1, 0, undecided, integ.name)
-    counts = _per_level("phases", phases, levels.size, 2)
     index = np.repeat(np.arange(levels.size), counts)
     psi = np.concatenate([2.0 * math.pi * np.arange(c) / c for c in counts])
     lower, upper, lower_c, upper_c, undecided = solve(levels[index], psi, scans[index])
@@ -489,9 +488,7 @@ def _stack(a, b):
 
 def gate_states_flat(levels, phases):
     """Gate ``(y, vy)`` at :math:`x_\\mathrm{ref}` for level ``levels[k]`` and phase ``phases[k]``."""
-    amplitude = np.sqrt(2.0 * np.asarray(levels, dtype=float) + 1.0)
-    phases = np.asarray(phases, dtype=float)
-    return amplitude * np.sin(phases), 2.0 * math.pi * amplitude * np.cos(phases)
+    return oscillator_state(level_amplitude(levels), phases)
 
 
 def _pad(a, width):

@@ -68,8 +68,8 @@ import numpy as np
 
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
 from .model import Model, check_finite
-from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, TransmittingSet, level_nodes,
-                           transmitting_set)
+from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, MAX_LEVEL, TransmittingSet,
+                           level_nodes, transmitting_set)
 
 
 def _gate(experiment: str) -> str:
@@ -437,13 +437,22 @@ def level_cutoff(experiment: str, model: Model, omega_max: float, tolerance: flo
     n = model.U0 + omega_max * (math.log(1.0 / tolerance) + extra)
     for _ in range(20):  # fixed point of N + 1 = U0 + omega (ln(1/tol) + extra + ln(N + 1))
         n = model.U0 + omega_max * (math.log(1.0 / tolerance) + extra + math.log(n + 1.0))
+    if n > MAX_LEVEL:
+        raise ValueError(f"temperature {omega_max:g} is too high for quadrature at tolerance {tolerance:g}: "
+                         f"it needs gate levels up to {n:.3g}, more than {MAX_LEVEL}")
     return int(math.ceil(n))
+
+
+MIN_TOLERANCE = 1e-12
+"""Smallest relative tolerance accepted: boundaries are bisected to ``tolerance * omega / 4``."""
 
 
 def check_tolerance(tolerance) -> float:
     tol = check_finite("tolerance", tolerance, positive=True)
     if not tol < 1.0:
         raise ValueError(f"tolerance must be below 1, got {tol!r}")
+    if tol < MIN_TOLERANCE:
+        raise ValueError(f"tolerance must be at least {MIN_TOLERANCE:g}, got {tol!r}")
     return tol
 
 

@@ -90,6 +90,12 @@ DEFAULT_PHASES = 64
 DEFAULT_ENERGY_TOL = 1e-6
 """Width to which each interval boundary is bisected."""
 
+MAX_LEVEL = 100_000
+"""Highest level a transmitting set may reach (the quadrature's level sums are dense in ``n``)."""
+
+MAX_GRID = 4096
+"""Largest number of phases or scanned energies per gate state."""
+
 DENSE_LEVELS = 16
 """Every level below this is computed; above, :data:`NODES_PER_OCTAVE` per doubling."""
 
@@ -126,6 +132,8 @@ def level_nodes(n_max: int) -> np.ndarray:
     """
     if isinstance(n_max, (bool, np.bool_)) or int(n_max) != n_max or n_max < 0:
         raise ValueError(f"level cutoff must be a non-negative integer, got {n_max!r}")
+    if n_max > MAX_LEVEL:
+        raise ValueError(f"level cutoff must be at most {MAX_LEVEL}, got {n_max!r}")
     nodes = list(range(min(int(n_max), DENSE_LEVELS - 1) + 1))
     n, step = DENSE_LEVELS, DENSE_LEVELS // NODES_PER_OCTAVE
     while nodes[-1] < n_max:
@@ -180,7 +188,8 @@ def find_intervals(model: Model, y, vy, *, frozen: bool = False, scan: int = DEF
     i_state, i_cell = np.nonzero(table[:, 1:] != table[:, :-1])
     rising = table[i_state, i_cell + 1]
     lo, hi = grid[i_cell].copy(), grid[i_cell + 1].copy()
-    while lo.size and np.max(hi - lo) > energy_tol:
+    width = max(energy_tol, 4.0 * float(np.spacing(top)))  # below that, midpoints stop moving
+    while lo.size and np.max(hi - lo) > width:
         mid = 0.5 * (lo + hi)
         t, u = _outcomes(model, x_ref, mid, y[i_state], vy[i_state], frozen, integ)
         undecided += u
@@ -472,10 +481,13 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
 
 
 def _per_level(name, value, n_levels, minimum):
-    """One integer per level node from a number or a sequence."""
-    if np.ndim(value) == 0:
-        return np.full(n_levels, _check_int(name, value, minimum), dtype=np.int64)
-    out = np.array([_check_int(name, v, minimum) for v in value], dtype=np.int64)
+    """One integer per level node, in ``[minimum, MAX_GRID]``, from a number or a sequence."""
+    values = [value] if np.ndim(value) == 0 else list(value)
+    out = np.array([_check_int(name, v, minimum) for v in values], dtype=np.int64)
+    if np.any(out > MAX_GRID):
+        raise ValueError(f"{name} must be at most {MAX_GRID}, got {int(out.max())}")
+    if out.size == 1:
+        return np.full(n_levels, out[0], dtype=np.int64)
     if out.size != n_levels:
         raise ValueError(f"{name} must be one number or one per level node ({n_levels}), got {out.size}")
     return out

@@ -41,6 +41,13 @@ def test_seed_is_parsed_exactly():
     (["probability", "-e", "thermal", "-T", 1, 2, "--trials", "1e12"], "trials x temperatures must be at most"),
     (["phase-space", "--grid", 100000], "grid must be at most"),
     (["phase-space", "--grid", "1e12"], "grid must be at most"),
+    (["probability", "-e", "thermal", "-T", "1e6", "-m", "quadrature"], "too high for quadrature"),
+    (["probability", "-e", "joint", "-T", 1, "-m", "quadrature", "--tolerance", "1e-300"],
+     "tolerance must be at least"),
+    (["transmitting-set", "--gate", "levels", "--levels", "1e12"], "level cutoff must be at most"),
+    (["transmitting-set", "--gate", "levels", "--scan", "1e9"], "scan must be at most"),
+    (["transmitting-set", "--gate", "levels", "--phases", "1e9"], "phases must be at most"),
+    (["transmitting-set", "--energy-tol", "nan"], "energy tolerance must be finite"),
 ])
 def test_unbounded_or_inexact_input_is_a_usage_error(args, message):
     r = cli(*args, timeout=60)
@@ -79,6 +86,14 @@ def test_closed_pipe_ends_quietly():
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 141
     assert err == b""
+
+
+def test_bisection_ends_below_floating_resolution():
+    """An energy tolerance finer than the doubles near U0 still ends, at that resolution."""
+    model = lib.Model(s=2.0)
+    ts = lib.transmitting_set(model, "frozen", energy_tol=1e-300, use_cache=False, n_jobs=1)
+    # the integrator (rtol 1e-8) decides the outcome this close to the barrier top, not the bisection
+    assert ts.intervals()[0][0] == pytest.approx(lib.frozen_barrier(model), abs=1e-6)
 
 
 def test_workers_are_capped_at_the_cores():

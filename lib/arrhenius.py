@@ -18,7 +18,7 @@ as the slope
 
 Two fitting methods are offered, for every fit here:
 
-``'lsq'`` (default, the paper's approach)
+``'lsq'`` (default)
     Weighted least squares of :math:`-\ln\hat p` with the binomial standard
     error of :math:`-\ln\hat p` (:func:`lib.stats.neglog_sigma`). Points with
     no transmission (:math:`\hat p = 0`) have no logarithm and are skipped;
@@ -31,6 +31,16 @@ Two fitting methods are offered, for every fit here:
     including those with :math:`k = 0`; uncertainties come from the Fisher
     information.
 
+For the power law a third, ``'authors'``, is the fit the paper's authors
+ran (an earlier version of their repository; see the book's
+reproducibility appendix): an *unweighted* ordinary least-squares line of
+:math:`\log_{10}(-\log_{10}\hat p)` against :math:`\log_{10}(1/\omega_T)`,
+dropping the first temperature. Their script had no guard for
+:math:`\hat p \in \{0, 1\}`, where the logarithms are infinite; here
+those points are left out and counted in ``skipped_zero``. Its
+uncertainties are the ordinary least-squares ones (from the scatter of the
+residuals), propagated to :math:`A`.
+
 Parameter uncertainties are one standard deviation, from the covariance
 with the binomial errors taken as known (not rescaled by
 :math:`\chi^2`); the Pearson :math:`\chi^2` per degree of freedom is
@@ -38,6 +48,7 @@ reported so the fit's quality can be judged.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,6 +196,35 @@ def _power_jac(x, th):
     return np.stack([xa, th[0] * xa * np.log(x)], axis=-1)
 
 
+def _fit_authors(omega_T, k, n) -> PowerLawFit:
+    """The authors' power-law fit (module docstring), on counts already checked."""
+    drop_first = np.arange(k.size) > 0
+    used = drop_first & (k > 0) & (k < n)
+    if np.count_nonzero(used) < 3:
+        raise ValueError("the authors' power-law fit needs at least three temperatures after the first "
+                         "with 0 < P < 1")
+    X = np.log10(1.0 / omega_T[used])
+    Y = np.log10(-np.log10(k[used] / n[used]))
+    D = np.stack([X, np.ones_like(X)], axis=1)
+    (slope, icpt), *_ = np.linalg.lstsq(D, Y, rcond=None)
+    resid = Y - D @ np.array([slope, icpt])
+    dof = X.size - 2
+    s2 = float(resid @ resid) / dof if dof > 0 else float("nan")
+    cov_line = s2 * np.linalg.inv(D.T @ D)  # of (slope, intercept)
+    # -ln P = ln(10) 10^icpt x^slope: A = ln(10) 10^icpt, alpha = slope
+    A = math.log(10.0) * 10.0 ** icpt
+    J = np.array([[0.0, A * math.log(10.0)], [1.0, 0.0]])  # d(A, alpha)/d(slope, icpt)
+    cov = J @ cov_line @ J.T
+    x = 1.0 / omega_T[used]
+    p = np.exp(-A * x ** slope)
+    var = n[used] * p * (1.0 - p)
+    chi2 = float(np.sum(np.where(var > 0, (k[used] - n[used] * p) ** 2 / var, 0.0)))
+    return PowerLawFit(chi2=chi2, dof=int(np.count_nonzero(used)) - 2, method="authors", used=used,
+                       skipped_zero=int(np.count_nonzero(drop_first & ((k == 0) | (k == n)))),
+                       energy=float(A), energy_err=float(math.sqrt(cov[0, 0])), exponent=float(slope),
+                       exponent_err=float(math.sqrt(cov[1, 1])), covariance=cov)
+
+
 def fit_power_law(omega_T, transmitted, trials, *, method: str = "lsq") -> PowerLawFit:
     """Fit :math:`-\\ln\\mathcal{P} = A (1/\\omega_T)^\\alpha` to transmission counts.
 
@@ -196,9 +236,12 @@ def fit_power_law(omega_T, transmitted, trials, *, method: str = "lsq") -> Power
         Transmissions at each temperature.
     trials : int or array_like of int
         Trials at each temperature.
-    method : {'lsq', 'binomial'}
-        See the module docstring.
+    method : {'lsq', 'binomial', 'authors'}
+        See the module docstring; ``'authors'`` is the unweighted fit of the
+        paper's authors, in logarithmic coordinates, without the first temperature.
     """
+    if method == "authors":
+        return _fit_authors(*_check_counts(omega_T, transmitted, trials))
     _check_method(method)
     omega_T, k, n = _check_counts(omega_T, transmitted, trials)
     usable = np.count_nonzero(k > 0) if method == "lsq" else k.size
@@ -334,19 +377,25 @@ def local_activation_energy(omega_T, transmitted, trials, *, centers=None, half_
 
 @dataclass(frozen=True)
 class FitSummary:
-    """The three fits of one data set: power law by least squares and by
-    binomial likelihood, and a single activation energy (``alpha = 1``)."""
+    """The fits of one data set: power law by weighted least squares, by
+    binomial likelihood and by the authors' unweighted log-log fit, and a
+    single activation energy (``alpha = 1``)."""
 
     power_law: PowerLawFit
     power_law_binomial: PowerLawFit
     arrhenius: ArrheniusFit
+    power_law_authors: PowerLawFit | None = None
 
 
 def summarize(omega_T, transmitted, trials) -> FitSummary:
-    """All three fits of :mod:`lib.arrhenius` for one data set."""
+    """All the fits of :mod:`lib.arrhenius` for one data set (the authors' one ``None`` if it cannot be made)."""
+    try:
+        authors = fit_power_law(omega_T, transmitted, trials, method="authors")
+    except ValueError:
+        authors = None
     return FitSummary(fit_power_law(omega_T, transmitted, trials),
                       fit_power_law(omega_T, transmitted, trials, method="binomial"),
-                      fit_arrhenius(omega_T, transmitted, trials))
+                      fit_arrhenius(omega_T, transmitted, trials), authors)
 
 
 def log_deviation(omega_T, probability, energy) -> float:
@@ -359,3 +408,62 @@ def log_deviation(omega_T, probability, energy) -> float:
     p = np.asarray(probability, dtype=float)
     pos = p > 0
     return float(np.sqrt(np.mean((np.log(p[pos]) + energy / omega_T[pos]) ** 2)))
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """An Arrhenius line fitted in a temperature window and carried to other temperatures.
+
+    Attributes
+    ----------
+    window : tuple of float
+        ``(lowest, highest)`` temperature of the fit.
+    energy : float
+        Fitted activation energy :math:`E` of :math:`\\mathcal{P} = C e^{-E/\\omega_T}`.
+    prefactor : float
+        Fitted :math:`C`.
+    omega_T : ndarray
+        Temperatures at which the line is compared.
+    factor : ndarray
+        Predicted over actual :math:`\\mathcal{P}` there (1 is a perfect prediction).
+    """
+
+    window: tuple
+    energy: float
+    prefactor: float
+    omega_T: np.ndarray
+    factor: np.ndarray
+
+    def probability(self, omega_T):
+        """The extrapolated :math:`C e^{-E/\\omega_T}`."""
+        return self.prefactor * arrhenius(omega_T, self.energy)
+
+
+def extrapolate_arrhenius(omega_T, probability, window) -> Extrapolation:
+    """Fit :math:`\\ln\\mathcal{P} = \\ln C - E/\\omega_T` in ``window`` and compare it everywhere.
+
+    What a simulation study does when it measures :math:`\\mathcal{P}` in a
+    window of high temperatures and extrapolates to lower ones. The fit is an
+    unweighted least-squares line through the points with ``window[0] <=
+    omega_T <= window[1]`` (at least two; ``probability`` is meant to be
+    exact, e.g. from :func:`lib.quadrature.transmission_quadrature`, so no
+    weights are needed). Returns the fitted line and, at every ``omega_T``,
+    the factor by which it mispredicts ``probability``.
+    """
+    omega_T = np.atleast_1d(np.asarray(omega_T, dtype=float))
+    p = np.atleast_1d(np.asarray(probability, dtype=float))
+    if omega_T.shape != p.shape or omega_T.ndim != 1:
+        raise ValueError("temperatures and probabilities must be 1-D arrays of the same length")
+    if not (np.all(np.isfinite(omega_T)) and np.all(omega_T > 0)):
+        raise ValueError("temperatures must be positive and finite")
+    if not (np.all(np.isfinite(p)) and np.all(p > 0) and np.all(p <= 1)):
+        raise ValueError("probabilities must lie in (0, 1]")
+    lo, hi = (float(w) for w in window)
+    if not (0 < lo < hi):
+        raise ValueError(f"window must be (lowest, highest) with 0 < lowest < highest, got {window!r}")
+    inside = (omega_T >= lo) & (omega_T <= hi)
+    if np.count_nonzero(inside) < 2:
+        raise ValueError(f"the window {window!r} holds fewer than two temperatures")
+    slope, icpt = np.polyfit(1.0 / omega_T[inside], np.log(p[inside]), 1)
+    line = np.exp(icpt + slope / omega_T)
+    return Extrapolation((lo, hi), float(-slope), float(np.exp(icpt)), omega_T, line / p)

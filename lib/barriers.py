@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Model
+from .model import Model, check_finite
 
 
 def frozen_barrier(model: Model) -> float:
@@ -109,10 +109,10 @@ class Threshold:
     energy : float
         :math:`E_\\mathrm{min}`, the lowest transmitted energy found.
     transitions : ndarray
-        Every energy in the scanned range at which the outcome changes
-        (each located to ``tol``); one entry when the set is a half-line.
+        Every energy at which the outcome changes (each located to
+        ``tol * U0``); one entry when the set is a half-line.
     monotonic : bool
-        True when the scan found a single reflected-to-transmitted change.
+        True when the transmitting energies form one half-line.
     model : Model
     frozen : bool
     """
@@ -124,43 +124,25 @@ class Threshold:
     frozen: bool
 
 
-def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive", e_low: float = 1e-3,
-                     e_high: float | None = None, grid: int = 512, tol: float = 1e-10) -> Threshold:
+def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive", grid: int = 512,
+                     tol: float = 1e-10, use_cache: bool = True) -> Threshold:
     """Lowest particle energy that passes an oscillator starting at rest.
 
-    The energies in ``[e_low, e_high]`` (default ``e_high = 1.5 U0``) are
-    scanned on a grid of ``grid`` points; every outcome change is then
-    narrowed by repeated scans of its bracket (``grid`` energies at once,
-    so each round shrinks it ``grid - 1``-fold) to a relative width ``tol``.
+    Read off the transmitting set of a gate at rest (held when ``frozen``),
+    :func:`lib.transmitting.transmitting_set`: ``grid`` energies scanned in
+    :math:`(0, U_0)` (everything above :math:`U_0` transmits, which that
+    module proves), every outcome change bisected to ``tol * U0``.
     """
-    from .experiments import initial_states
-    from .integrate import TRANSMITTED, run
+    from .transmitting import transmitting_set
 
-    e_high = 1.5 * model.U0 if e_high is None else float(e_high)
-    if not 0 < e_low < e_high:
-        raise ValueError(f"need 0 < e_low < e_high, got {e_low!r}, {e_high!r}")
-
-    def passes(energies):
-        states = initial_states(energies, 0.0, 0.0, model)
-        return run(model, states, integrator, frozen=frozen).outcome == TRANSMITTED
-
-    energies = np.linspace(e_low, e_high, int(grid))
-    outcome = passes(energies)
-    transitions = []
-    for i in np.nonzero(outcome[1:] != outcome[:-1])[0]:
-        lo, hi = energies[i], energies[i + 1]
-        lo_passes = outcome[i]
-        while hi - lo > tol * hi:
-            sub = np.linspace(lo, hi, int(grid))
-            out = passes(sub)
-            j = int(np.nonzero(out != lo_passes)[0][0])
-            lo, hi = sub[j - 1], sub[j]
-        transitions.append(0.5 * (lo + hi))
-    transitions = np.array(transitions)
-    monotonic = transitions.size == 1 and not outcome[0] and outcome[-1]
-    if outcome.any():
-        first = int(np.argmax(outcome))
-        energy = float(energies[0]) if first == 0 else float(transitions[0])
-    else:
-        energy = float("nan")
-    return Threshold(energy, transitions, bool(monotonic), model, frozen)
+    tol = check_finite("tol", tol, positive=True)
+    if model.U0 == 0.0:
+        return Threshold(0.0, np.zeros(0), True, model, frozen)
+    ts = transmitting_set(model, "frozen" if frozen else "rest", scan=grid, energy_tol=tol * model.U0,
+                          integrator=integrator, n_jobs=1, use_cache=use_cache)
+    intervals = ts.intervals(0)
+    transitions = np.array(sorted([a for a, _ in intervals if a > 0.0]
+                                  + [b for _, b in intervals if math.isfinite(b)]))
+    monotonic = len(intervals) == 1 and math.isinf(intervals[0][1]) and intervals[0][0] > 0.0
+    energy = intervals[0][0] if intervals else float("nan")
+    return Threshold(float(energy), transitions, bool(monotonic), model, frozen)

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 
 ENGINE_MODULES = ("model", "tableaus", "fastmath", "kernels", "integrate", "experiments", "ensemble",
-                  "phase_space", "barriers", "stats", "transmitting")
+                  "phase_space", "barriers", "stats", "transmitting", "quadrature")
 """Modules of :mod:`lib` whose source determines numerical results (missing ones are skipped)."""
 
 _PACKAGE_DIR = Path(__file__).resolve().parent

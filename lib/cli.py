@@ -118,12 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transmitting-set", help="the transmitting particle energies for each gate state",
                        description="Intervals of particle energy that transmit, for the gate at rest "
-                                   "(--gate rest or frozen) or in levels 0..N with phases at x_ref "
-                                   "(--gate levels).")
+                                   "(--gate rest or frozen), in levels 0..N with phases at x_ref "
+                                   "(--gate levels) or with gate energies 0..N (--gate energies).")
     _add_model_args(p)
-    p.add_argument("--gate", choices=("rest", "frozen", "levels"), default="rest",
-                   help="gate at rest and free (deflected, default), held (frozen), or in levels")
-    p.add_argument("--levels", type=_integer, default=0, metavar="N", help="highest level (--gate levels)")
+    p.add_argument("--gate", choices=("rest", "frozen", "levels", "energies"), default="rest",
+                   help="gate at rest and free (deflected, default), held (frozen), in levels, or a classical "
+                        "gate of continuous energy (energies)")
+    p.add_argument("--levels", type=float, default=0, metavar="N",
+                   help="highest level (--gate levels, an integer) or gate energy (--gate energies)")
     p.add_argument("--phases", type=_integer, default=64, metavar="P",
                    help="phases of the initial periodic grid (--gate levels; default 64)")
     p.add_argument("--refine", type=_integer, default=4, metavar="R",
@@ -190,7 +192,8 @@ def _cmd_probability(args):
         return
     if args.method == "quadrature":
         print(f"# {args.experiment}: s = {result.model.s:g}, M = {result.model.M:g}, quadrature over the "
-              f"transmitting set (levels to {result.n_max}, {result.phases} phases), tolerance {result.tolerance:g}")
+              f"transmitting set ({'gate energies' if isinstance(result.n_max, float) else 'levels'} to {result.n_max:g}, "
+              f"{result.phases} phases), tolerance {result.tolerance:g}")
         print(f"{'omega_T':>10} {'P':>12} {'error':>10} {'E_a':>10} {'E_a error':>10}")
         for row in zip(result.omega_T, result.probability, result.error, result.activation_energy,
                        result.activation_error):
@@ -226,7 +229,8 @@ def _cmd_transmitting_set(args):
     print(f"# s = {ts.model.s:g}, M = {ts.model.M:g}, gate {ts.gate}: transmitting particle energies "
           f"(boundaries to {ts.energy_tol:g}; everything above U0 = {ts.upper_energy:g} transmits)")
     for k in range(ts.n_states):
-        label = f"n = {ts.level_of_state[k]}, psi = {ts.phases[k]:.4f}: " if ts.gate == "levels" else ""
+        label = (f"{'n' if ts.gate == 'levels' else 'energy'} = {ts.level_of_state[k]:g}, psi = {ts.phases[k]:.4f}: "
+                 if ts.phased else "")
         print(label + " U ".join(f"[{a:.6g}, {b:.6g})" for a, b in ts.intervals(k)))
 
 

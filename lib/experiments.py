@@ -15,11 +15,16 @@ speed :math:`\sqrt{8\pi^2 \mathcal{E}_\mathrm{particle} / M}`.
     oscillator level :math:`n \sim (1-q)q^n` with :math:`q = e^{-1/\omega_T}`;
     phase :math:`\phi \sim U[0, 2\pi)`; amplitude :math:`A = \sqrt{2n+1}`;
     :math:`y_0 = A\sin\phi`, :math:`\dot y_0 = 2\pi A\cos\phi`.
-``joint`` (Fig. 5b, composite system thermal)
+``joint`` (Fig. 5b, the paper's "composite system")
     Total :math:`\mathcal{E} \sim \mathrm{Exponential}(\omega_T)`;
     :math:`n` uniform on the integers :math:`0..\lfloor\mathcal{E}\rfloor`;
     :math:`\mathcal{E}_\mathrm{particle} = \mathcal{E} - n`; phase and
-    amplitude as in ``thermal``.
+    amplitude as in ``thermal``. This is *not* the canonical distribution of
+    the pair (see :func:`mean_energies` and the book's "Beyond the paper").
+``classical`` (outside the paper: a classical gate)
+    As ``thermal``, but the gate's energy :math:`\varepsilon \sim
+    \mathrm{Exponential}(\omega_T)` is continuous, without zero-point
+    energy: amplitude :math:`A = \sqrt{2\varepsilon}`.
 
 Random numbers are drawn in a fixed order (particle or total energy first,
 then ``n``, then the phase), vectorised, from a ``numpy.random.Generator``
@@ -50,9 +55,14 @@ def paper_temperatures() -> np.ndarray:
     return np.concatenate([np.linspace(1.0, 4.0, 50), np.linspace(4.0, 150.0, 200)])
 
 
+def energy_amplitude(energy):
+    """Amplitude :math:`\\sqrt{2\\varepsilon}` of the gate with energy :math:`\\varepsilon = A^2/2` (units of :math:`\\hbar\\Omega`)."""
+    return np.sqrt(2.0 * np.asarray(energy, dtype=float))
+
+
 def level_amplitude(level):
     """Amplitude :math:`\\sqrt{2n + 1}` of the gate in level ``n`` (energy :math:`n + 1/2`)."""
-    return np.sqrt(2.0 * np.asarray(level, dtype=float) + 1.0)
+    return energy_amplitude(np.asarray(level, dtype=float) + 0.5)
 
 
 def oscillator_state(amplitude, phase):
@@ -73,10 +83,11 @@ def initial_states(particle_energy, oscillator_y, oscillator_vy, model: Model) -
     return u
 
 
-def _thermal_oscillator(model: Model, e_particle, level, n: int, rng: np.random.Generator) -> np.ndarray:
-    """States with the oscillator in ``level`` at a uniformly drawn phase (the last draw)."""
+def _thermal_oscillator(model: Model, e_particle, level, n: int, rng: np.random.Generator,
+                        amplitude=None) -> np.ndarray:
+    """States with the oscillator in ``level`` (or of ``amplitude``) at a uniformly drawn phase (the last draw)."""
     phase = rng.uniform(0.0, 2.0 * math.pi, n)
-    y0, vy0 = oscillator_state(level_amplitude(level), phase)
+    y0, vy0 = oscillator_state(level_amplitude(level) if amplitude is None else amplitude, phase)
     return initial_states(e_particle, y0, vy0, model)
 
 
@@ -102,6 +113,44 @@ def _sample_joint(model: Model, omega_T: float, n: int, rng: np.random.Generator
     return _thermal_oscillator(model, e_total - level, level, n, rng)
 
 
+def _sample_classical(model: Model, omega_T: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Particle and a classical gate (continuous Boltzmann energy, no zero-point energy) from independent baths."""
+    e_particle = rng.exponential(omega_T, n)
+    e_gate = rng.exponential(omega_T, n)
+    return _thermal_oscillator(model, e_particle, None, n, rng, amplitude=energy_amplitude(e_gate))
+
+
+def mean_energies(experiment: str, omega_T) -> dict:
+    r"""Mean particle and gate energies of ``experiment``'s initial conditions, in closed form.
+
+    Gate energies are measured from the gate's ground state (its level
+    :math:`n` for a quantum gate). With :math:`q = e^{-1/\omega_T}`:
+
+    * ``frozen``, ``deflected``: particle :math:`\omega_T`, gate 0.
+    * ``thermal`` (the canonical distribution of the pair,
+      :math:`\propto e^{-(\mathcal{E} + n)/\omega_T}`): particle
+      :math:`\omega_T`, gate :math:`q/(1-q)` (Bose-Einstein).
+    * ``joint``: the total :math:`\varepsilon` is exponential with mean
+      :math:`\omega_T`, and :math:`n` uniform on :math:`0..\lfloor\varepsilon\rfloor`
+      has mean :math:`\lfloor\varepsilon\rfloor/2`; since
+      :math:`\langle\lfloor\varepsilon\rfloor\rangle = \sum_{k\ge1} P(\varepsilon \ge k) = q/(1-q)`,
+      gate :math:`q/2(1-q)` and particle :math:`\omega_T - q/2(1-q)`.
+    * ``classical``: particle :math:`\omega_T`, gate :math:`\omega_T`.
+
+    Returns ``{"particle": ..., "gate": ..., "total": ...}`` (arrays like ``omega_T``).
+    """
+    name = check_experiment(experiment)
+    w = np.asarray(omega_T, dtype=float)
+    if not np.all(np.isfinite(w) & (w > 0)):
+        raise ValueError(f"temperature must be finite and positive, got {omega_T!r}")
+    bose = 1.0 / np.expm1(1.0 / w)  # q / (1 - q)
+    particle, gate = {
+        "frozen": (w, 0.0 * w), "deflected": (w, 0.0 * w), "thermal": (w, bose),
+        "joint": (w - 0.5 * bose, 0.5 * bose), "classical": (w, w),
+    }[name]
+    return {"particle": particle, "gate": gate, "total": particle + gate}
+
+
 @dataclass(frozen=True)
 class Experiment:
     """One ensemble of initial conditions.
@@ -120,13 +169,15 @@ class Experiment:
     figure : str or None
         The paper's panel, e.g. ``"4a"``; ``None`` for an ensemble outside
         the paper.
-    gate : {'frozen', 'rest', 'levels'}
+    gate : {'frozen', 'rest', 'levels', 'energies'}
         The gate states the transmitting set needs for quadrature
-        (:mod:`lib.transmitting`): held, free at rest, or in levels with phases.
-    density : {'particle', 'independent', 'split'}
+        (:mod:`lib.transmitting`): held, free at rest, in levels with
+        phases, or of continuous energy with phases.
+    density : {'particle', 'independent', 'split', 'classical'}
         How :mod:`lib.quadrature` weighs them: a Boltzmann particle alone;
-        independent Boltzmann particle and gate levels; or a Boltzmann total
-        energy split uniformly over the levels (the paper's joint sampler).
+        independent Boltzmann particle and gate levels; a Boltzmann total
+        energy split uniformly over the levels (the paper's joint sampler);
+        or independent Boltzmann particle and continuous gate energy.
     """
 
     name: str
@@ -155,6 +206,8 @@ EXPERIMENT_REGISTRY: dict[str, Experiment] = _registry(
                "levels", "independent"),
     Experiment("joint", "total energy Boltzmann-distributed, split at random", False, _sample_joint, "5b",
                "levels", "split"),
+    Experiment("classical", "particle and a classical gate (no zero-point energy) from independent baths",
+               False, _sample_classical, None, "energies", "classical"),
 )
 """Every experiment, by name, in the order they are listed everywhere."""
 
@@ -200,7 +253,7 @@ def sample(experiment: str, model: Model, omega_T: float, n: int,
     Parameters
     ----------
     experiment : str
-        A name in :data:`EXPERIMENTS` ({'frozen', 'deflected', 'thermal', 'joint'}).
+        A name in :data:`EXPERIMENTS` ({'frozen', 'deflected', 'thermal', 'joint', 'classical'}).
     model : Model
     omega_T : float
         Temperature in units of :math:`\\hbar\\Omega`; positive.

@@ -157,6 +157,36 @@ def plot_barrier_lines(ax, model, omega_T, *, relaxed: bool = True, frozen: bool
     return ax
 
 
+def plot_activation_exact(ax, quad, *, mc=None, every: int = 5, floor: float = 0.0, limit: bool = True,
+                          **style):
+    """Quadrature :math:`E_a(\\omega_T)` (line and error band) with Tolman's Monte Carlo estimates.
+
+    ``mc`` is a :class:`lib.Transmission` whose per-temperature
+    :attr:`~lib.Transmission.activation_energy` is drawn (every ``every``-th
+    temperature) with one-standard-error bars; ``limit`` marks the
+    low-temperature limit :math:`E_\\mathrm{min}` on the left edge.
+    """
+    st = mass_style(quad.model.M)
+    color = style.pop("color", st["color"])
+    label = style.pop("label", st["label"])
+    keep = quad.probability >= floor
+    w, ea, err = quad.omega_T[keep], quad.activation_energy[keep], quad.activation_error[keep]
+    ax.plot(w, ea, color=color, lw=1.2, label=label, **style)
+    ax.fill_between(w, ea - err, ea + err, color=color, alpha=0.25, lw=0)
+    if mc is not None:
+        sel = slice(None, None, every)
+        e, se = mc.activation_energy[sel], mc.activation_stderr[sel]
+        ok = np.isfinite(e) & np.isfinite(se)
+        ax.errorbar(mc.omega_T[sel][ok], e[ok], yerr=se[ok], fmt=st["marker"], ms=2.5, color=color,
+                    mfc="none", mew=0.7, elinewidth=0.5, capsize=0)
+    if limit:
+        ax.plot([w[0]], [quad.lowest_energy], marker="<", ms=6, color=color, clip_on=False, ls="none")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\omega_T = k_BT/\hbar\Omega$")
+    ax.set_ylabel(r"$E_a = -d\ln\mathcal{P}/d(1/\omega_T)$ ($\hbar\Omega$)")
+    return ax
+
+
 def plot_local_activation(ax, local, **style):
     """:math:`E_a(\\omega_T)` with a one-standard-error band."""
     color = style.pop("color", WONG["black"])
@@ -211,14 +241,29 @@ def figure_phase_space(maps: dict, impacts=(0.0, 2.0), phases=None, ncols: int =
     return fig
 
 
+def plot_exact(ax, quad, *, floor: float = 0.0, **style):
+    """Quadrature :math:`\\mathcal{P}` (a :class:`lib.quadrature.Quadrature`) as a line against :math:`1/\\omega_T`."""
+    st = mass_style(quad.model.M)
+    style.setdefault("color", st["color"])
+    style.setdefault("lw", 1.1)
+    keep = quad.probability >= floor
+    ax.plot(1.0 / quad.omega_T[keep], quad.probability[keep], **style)
+    return ax
+
+
 def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(0.2, 1.0, 5.0),
-                        relaxed_lines=None, panel_letters: str = "abcdefgh"):
+                        relaxed_lines=None, panel_letters: str = "abcdefgh", exact=None, floor: float = 1e-12,
+                        inset: str | None = None):
     """Transmission probability panels as in the paper's Figs. 4 and 5.
 
     One row per experiment, one column per impact parameter; the three
     masses in each panel with Wilson 95% intervals, and the Arrhenius lines
-    of the frozen barrier (solid) and, where ``relaxed_lines[experiment]``
-    is true, the relaxed barrier (dashed).
+    of the frozen barrier (solid grey) and, where ``relaxed_lines[experiment]``
+    is true, the relaxed barrier (dashed grey). With ``exact`` (quadrature
+    results with the same keys, :func:`lib.reproduce.exact_data`), each
+    mass's exact :math:`\\mathcal{P}` is drawn as a line in its colour, and
+    the axes extend to where it reaches ``floor``. ``inset`` names an
+    experiment whose first panel gets the paper's small linear-axis inset.
     """
     import matplotlib.pyplot as plt
 
@@ -226,28 +271,59 @@ def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(
 
     relaxed_lines = relaxed_lines or {}
     nrows, ncols = len(experiments), len(impacts)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 3.1 * nrows), sharex=True, sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 3.3 * nrows), sharey=True, squeeze=False)
+    grey = "0.45"
     k = 0
     for r, experiment in enumerate(experiments):
         for c, s in enumerate(impacts):
             ax = axes[r, c]
             some = None
+            x_max = 0.0
             for M in masses:
                 some = results[(experiment, s, M)]
                 plot_transmission(ax, some)
-            plot_barrier_lines(ax, Model(s=s, U0=some.model.U0, lam=some.model.lam), some.omega_T,
-                               relaxed=relaxed_lines.get(experiment, True))
+                x_max = max(x_max, 1.0 / some.omega_T.min())
+                if exact is not None:
+                    q = exact[(experiment, s, M)]
+                    plot_exact(ax, q, floor=floor)
+                    x_max = max(x_max, float(np.max(1.0 / q.omega_T[q.probability >= floor])))
+            lines_T = np.array([1.0 / x_max])
+            plot_barrier_lines(ax, Model(s=s, U0=some.model.U0, lam=some.model.lam), lines_T,
+                               relaxed=relaxed_lines.get(experiment, True), color=grey)
             ax.set_title(f"({panel_letters[k]}) {experiment}, s = {s:g}")
-            ax.legend(loc="lower left", fontsize=7.5)
-            ax.set_xlim(0, 1.0 / some.omega_T.min() * 1.02)
+            ax.legend(loc="lower left", fontsize=7)
+            ax.set_xlim(0, x_max * 1.02)
+            if inset == experiment and c == 0:
+                _linear_inset(ax, [results[(experiment, s, M)] for M in masses],
+                              None if exact is None else [exact[(experiment, s, M)] for M in masses])
             k += 1
-    lowest = min(r.probability[r.probability > 0].min() for r in results.values()
-                 if (r.probability > 0).any())
-    axes[0, 0].set_ylim(max(lowest / 3, 1e-6), 1.2)
-    for ax in axes.flat:
-        ax.label_outer()
+    if exact is not None:
+        axes[0, 0].set_ylim(floor / 3, 1.5)
+    else:
+        lowest = min(r.probability[r.probability > 0].min() for r in results.values()
+                     if (r.probability > 0).any())
+        axes[0, 0].set_ylim(max(lowest / 3, 1e-6), 1.2)
+    for ax in axes[:, 1:].flat:
+        ax.set_ylabel("")
+    for ax in axes[:-1].flat:
+        ax.set_xlabel("")
     return fig
+
+
+def _linear_inset(ax, results, exact=None):
+    """The paper's Fig. 4a inset: :math:`\\mathcal{P}` on a linear axis over the paper's range."""
+    ins = ax.inset_axes([0.56, 0.56, 0.4, 0.38])
+    for i, r in enumerate(results):
+        st = mass_style(r.model.M)
+        ins.plot(1.0 / r.omega_T, r.probability, st["marker"], ms=1.5, color=st["color"], mfc="none", mew=0.5)
+        if exact is not None:
+            q = exact[i]
+            keep = q.omega_T >= r.omega_T.min()
+            ins.plot(1.0 / q.omega_T[keep], q.probability[keep], color=st["color"], lw=0.8)
+    ins.set_xlim(0, 1.0 / results[0].omega_T.min())
+    ins.set_ylim(0, None)
+    ins.tick_params(labelsize=6)
+    ins.set_title("linear axis", fontsize=6.5)
 
 
 def markdown_table(header, rows) -> str:
@@ -258,12 +334,14 @@ def markdown_table(header, rows) -> str:
 
 
 FIT_COLUMNS = {
+    "authors": ["$A$ (authors)", "$\\alpha$ (authors)", "$\\chi^2/\\nu$", "left out"],
     "lsq": ["$A$ (lsq)", "$\\alpha$ (lsq)", "$\\chi^2/\\nu$", "skipped $\\mathcal{P}=0$"],
     "binomial": ["$A$ (binomial)", "$\\alpha$ (binomial)", "$\\chi^2/\\nu$"],
     "arrhenius": ["$E$ ($\\alpha = 1$)", "$\\chi^2/\\nu$"],
 }
-"""Column groups of :func:`fit_table`: the power law by least squares (the
-paper's method) and by binomial likelihood, and a single activation energy."""
+"""Column groups of :func:`fit_table`: the power law by the authors' unweighted
+log-log fit (:func:`lib.arrhenius.fit_power_law` with ``method='authors'``), by
+weighted least squares and by binomial likelihood, and a single activation energy."""
 
 
 def fit_table(results: dict, keys, groups=("lsq", "binomial", "arrhenius")) -> str:
@@ -279,7 +357,11 @@ def fit_table(results: dict, keys, groups=("lsq", "binomial", "arrhenius")) -> s
     for experiment, s, M in keys:
         r = results[(experiment, s, M)]
         f = summarize(r.omega_T, r.transmitted, r.decided)
+        a = f.power_law_authors
         cells = {
+            "authors": (["n/a"] * 4 if a is None else
+                        [f"{a.energy:.3f} ± {a.energy_err:.3f}", f"{a.exponent:.4f} ± {a.exponent_err:.4f}",
+                         f"{a.reduced_chi2:.3g}", a.skipped_zero]),
             "lsq": [f"{f.power_law.energy:.3f} ± {f.power_law.energy_err:.3f}",
                     f"{f.power_law.exponent:.4f} ± {f.power_law.exponent_err:.4f}",
                     f"{f.power_law.reduced_chi2:.2f}", f.power_law.skipped_zero],

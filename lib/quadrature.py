@@ -20,6 +20,12 @@ energies the particle's part integrates exactly:
     :math:`(\mathcal{E}, n)` is :math:`\beta e^{-\beta(\mathcal{E}+n)} /
     (\lfloor\mathcal{E}\rfloor + n + 1)`, so intervals are split at integer
     :math:`\mathcal{E}` and each piece weighted by :math:`1/(k + n + 1)`.
+``classical``
+    the gate's energy :math:`\varepsilon` has density
+    :math:`\beta e^{-\beta\varepsilon}`; the phase-averaged particle
+    integral :math:`F(\varepsilon)` is interpolated linearly between the
+    energy nodes and integrated against that density exactly
+    (:func:`energy_weights`).
 
 The activation energy :math:`E_a = -d\ln\mathcal{P}/d\beta` follows from
 the same sums, differentiated analytically (no finite differences). It
@@ -68,8 +74,8 @@ import numpy as np
 
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
 from .model import Model, check_finite
-from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, MAX_LEVEL, TransmittingSet,
-                           level_nodes, transmitting_set)
+from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_LEVEL,
+                           MIN_ENERGY_NODE_SPACING, PHASED, TransmittingSet, gate_nodes, transmitting_set)
 
 
 def _gate(experiment: str) -> str:
@@ -237,6 +243,43 @@ def _hat(nodes, n_max):
     return H
 
 
+def energy_weights(nodes, beta):
+    r"""Weights of a piecewise-linear :math:`F(\varepsilon)` against :math:`\beta e^{-\beta\varepsilon}`.
+
+    Returns ``(w, dw)``, shape ``(L, T)``: :math:`\int_0^{\varepsilon_\mathrm{max}}
+    F(\varepsilon)\,\beta e^{-\beta\varepsilon}\,d\varepsilon = \sum_k w_k F(\varepsilon_k)`
+    exactly for ``F`` linear between the ``nodes`` (``0 = nodes[0] < ... ``),
+    and ``dw = dw/dbeta``. On a segment :math:`[e, e + h]`, with
+    :math:`u = \varepsilon - e` and :math:`J_m = \int_0^h u^m \beta e^{-\beta u} du
+    = m!\,P(m + 1, \beta h)/\beta^m` (:math:`P` the regularised incomplete
+    gamma function, accurate for small and large :math:`\beta h`), the hat
+    of the right node gets :math:`e^{-\beta e} J_1/h` and the left one
+    :math:`e^{-\beta e}(J_0 - J_1/h)`; the derivative of the density is the
+    density times :math:`1/\beta - e - u`.
+    """
+    from scipy.special import gammainc
+
+    nodes = np.asarray(nodes, dtype=float)
+    beta = np.asarray(beta, dtype=float)[None, :]
+    e, h = nodes[:-1, None], np.diff(nodes)[:, None]
+    x = beta * h
+    pre = np.exp(-beta * e)
+    J0 = gammainc(1.0, x)
+    J1 = gammainc(2.0, x) / beta
+    J2 = 2.0 * gammainc(3.0, x) / beta ** 2
+    c = 1.0 / beta - e
+    right, left = pre * J1 / h, pre * (J0 - J1 / h)
+    d_right = pre * (c * J1 - J2) / h
+    d_left = pre * (c * (J0 - J1 / h) - (J1 - J2 / h))
+    w = np.zeros((nodes.size, beta.shape[1]))
+    dw = np.zeros_like(w)
+    w[:-1] += left
+    w[1:] += right
+    dw[:-1] += d_left
+    dw[1:] += d_right
+    return w, dw
+
+
 def _expand(experiment, ts, beta, G, dG, nodes_mask=None, above=True):
     """Per-level particle integrals ``F_n`` and ``dF_n/dbeta`` for n = 0..n_max from the nodes.
 
@@ -244,7 +287,7 @@ def _expand(experiment, ts, beta, G, dG, nodes_mask=None, above=True):
     levels between nodes are interpolated linearly, bucket by bucket, and
     the joint sampler's weights ``1 / (k + n + 1)`` applied exactly.
     """
-    if ts.gate != "levels":
+    if ts.gate not in PHASED:
         return G[:, 0], dG[:, 0]
     nodes = ts.levels.astype(float)
     if nodes_mask is not None:
@@ -266,6 +309,11 @@ def _expand(experiment, ts, beta, G, dG, nodes_mask=None, above=True):
 
 def _combine(experiment, ts, beta, G, dG, nodes_mask=None):
     """``P`` and ``dP/dbeta`` from per-node integrals ``G``, ``dG`` (shape ``(L, B, T)``)."""
+    if _density(experiment) == "classical":
+        keep = slice(None) if nodes_mask is None else nodes_mask
+        w, dw = energy_weights(ts.levels[keep], beta)
+        g, dg = G[keep][:, 0], dG[keep][:, 0]
+        return np.sum(w * g, axis=0), np.sum(dw * g + w * dg, axis=0)
     F, dF = _expand(experiment, ts, beta, G, dG, nodes_mask)
     if ts.gate != "levels":
         return F[0], dF[0]
@@ -274,7 +322,9 @@ def _combine(experiment, ts, beta, G, dG, nodes_mask=None):
 
 
 def _tail_bound(experiment, beta, n_max):
-    """Bound on the weight of levels above ``n_max``."""
+    """Bound on the weight of levels (gate energies) above ``n_max``."""
+    if _density(experiment) == "classical":
+        return np.exp(-beta * n_max)
     q = np.exp(-beta)
     if _density(experiment) == "independent":
         return q ** (n_max + 1)
@@ -289,21 +339,38 @@ def _level_integrals(experiment, ts, beta, lower, upper, weights):
     :math:`E` of a (clipped) interval contributes
     ``weight * sign * exp(-beta E)`` to its level, and ``-E`` times that to
     the derivative; levels are summed by segments, states being sorted by level.
+    Endpoints clipped to a bucket's edge share one exponential: their weights
+    are summed per level first.
     """
     buckets = _buckets(experiment, ts)
-    G = np.zeros((ts.levels.size, len(buckets), beta.size))
+    n_levels = ts.levels.size
+    G = np.zeros((n_levels, len(buckets), beta.size))
     dG = np.zeros_like(G)
     for k, (lo, hi) in enumerate(buckets):
         energy, sign, state = _endpoints(lower, upper, lo, hi)
         if energy.size == 0:
             continue
-        X = np.exp(-np.outer(energy, beta)) * (weights[state] * sign)[:, None]
-        dX = -energy[:, None] * X
+        w = weights[state] * sign
         level = ts.level_index[state]
+        inner = np.ones(energy.size, dtype=bool)
+        for edge in (lo, hi):
+            if math.isfinite(edge):
+                on = energy == edge
+                inner &= ~on
+                if on.any():
+                    total = np.bincount(level[on], weights=w[on], minlength=n_levels)
+                    e = np.exp(-edge * beta)
+                    G[:, k] += np.outer(total, e)
+                    dG[:, k] -= edge * np.outer(total, e)
+        energy, w, level = energy[inner], w[inner], level[inner]
+        if energy.size == 0:
+            continue
+        X = np.exp(-np.outer(energy, beta)) * w[:, None]
+        dX = -energy[:, None] * X
         present = np.unique(level)
         starts = np.searchsorted(level, present)
-        G[present, k] = np.add.reduceat(X, starts, axis=0)
-        dG[present, k] = np.add.reduceat(dX, starts, axis=0)
+        G[present, k] += np.add.reduceat(X, starts, axis=0)
+        dG[present, k] += np.add.reduceat(dX, starts, axis=0)
     return G, dG
 
 
@@ -337,17 +404,23 @@ def _resolution_error(experiment, ts, beta, G, dG):
     difference from the coarser scan already overstates the error (by about
     an order of magnitude in the checks of ``tests/test_transmitting.py``).
     """
-    if ts.gate == "levels":
+    classical = _density(experiment) == "classical"
+    if classical:
+        W, dW = energy_weights(ts.levels, beta)
+    elif ts.gate == "levels":
         W, dW = _weights(experiment, beta, ts.n_max)
     else:
         W, dW = np.ones((1, beta.size)), np.zeros((1, beta.size))
     out = {}
     for name in ("phases", "scan"):
-        if name == "phases" and ts.gate != "levels":
+        if name == "phases" and not ts.phased:
             out[name] = (np.zeros(beta.size), np.zeros(beta.size))
             continue
         Gc, dGc = _coarse_integrals(experiment, ts, beta, name)
-        diff, ddiff = _expand(experiment, ts, beta, np.abs(G - Gc), np.abs(dG - dGc), above=False)
+        if classical:
+            diff, ddiff = np.abs(G - Gc)[:, 0], np.abs(dG - dGc)[:, 0]
+        else:
+            diff, ddiff = _expand(experiment, ts, beta, np.abs(G - Gc), np.abs(dG - dGc), above=False)
         out[name] = (SAFETY[name] * np.sum(np.abs(W) * diff, axis=0),
                      SAFETY[name] * np.sum(np.abs(dW) * diff + np.abs(W) * ddiff, axis=0))
     return out
@@ -361,8 +434,11 @@ def error_by_level(experiment: str, ts: TransmittingSet, omega_T, which: str = "
     beta = 1.0 / np.asarray(omega_T, dtype=float)
     Gc, _ = _coarse_integrals(experiment, ts, beta, which)
     G, _ = _level_integrals(experiment, ts, beta, ts.lower, ts.upper, ts.phase_weights())
-    if ts.gate != "levels":
+    if not ts.phased:
         return SAFETY[which] * np.abs(G[:, 0] - Gc[:, 0])
+    if _density(experiment) == "classical":
+        w, _ = energy_weights(ts.levels, beta)
+        return SAFETY[which] * np.abs(w) * np.abs(G[:, 0] - Gc[:, 0])
     W, _ = _weights(experiment, beta, ts.n_max)
     H = _hat(ts.levels.astype(float), ts.n_max)
     n = np.arange(ts.n_max + 1, dtype=float)[:, None]
@@ -396,9 +472,9 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
     resolution = _resolution_error(experiment, ts, beta, G, dG)
     parts["phases"], dP_phases = resolution["phases"]
     parts["scan"], dP_scan = resolution["scan"]
-    # levels: interpolate over every other sparse node
-    sparse = ts.levels >= DENSE_LEVELS
-    if ts.gate == "levels" and np.count_nonzero(sparse) >= 2:
+    # levels: interpolate over every other sparse node (every node is interpolated for a classical gate)
+    sparse = ts.levels >= (0 if ts.gate == "energies" else DENSE_LEVELS)
+    if ts.phased and np.count_nonzero(sparse) >= 2:
         mask = ~sparse | (np.cumsum(sparse) % 2 == 1) | (ts.levels == ts.levels[-1])
         Pl, dPl = _combine(experiment, ts, beta, G, dG, nodes_mask=mask)
     else:
@@ -410,7 +486,7 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
     Pn, dPn = _evaluate(experiment, ts, beta, ts.lower + h, np.maximum(ts.upper - h, ts.lower + h), w)
     parts["energies"] = 0.5 * np.abs(Pw - Pn)
     # tail above the level cutoff
-    parts["tail"] = _tail_bound(experiment, beta, ts.n_max) if ts.gate == "levels" else np.zeros_like(P)
+    parts["tail"] = _tail_bound(experiment, beta, ts.n_max) if ts.phased else np.zeros_like(P)
     error = sum(parts.values())
     Ea = -dP / P
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -437,10 +513,12 @@ def level_cutoff(experiment: str, model: Model, omega_max: float, tolerance: flo
     n = model.U0 + omega_max * (math.log(1.0 / tolerance) + extra)
     for _ in range(20):  # fixed point of N + 1 = U0 + omega (ln(1/tol) + extra + ln(N + 1))
         n = model.U0 + omega_max * (math.log(1.0 / tolerance) + extra + math.log(n + 1.0))
-    if n > MAX_LEVEL:
+    classical = _density(experiment) == "classical"
+    top = MAX_LEVEL * ENERGY_NODE_SPACING if classical else MAX_LEVEL
+    if n > top:
         raise ValueError(f"temperature {omega_max:g} is too high for quadrature at tolerance {tolerance:g}: "
-                         f"it needs gate levels up to {n:.3g}, more than {MAX_LEVEL}")
-    return int(math.ceil(n))
+                         f"it needs gate {'energies' if classical else 'levels'} up to {n:.3g}, more than {top:g}")
+    return float(n) if classical else int(math.ceil(n))
 
 
 MIN_TOLERANCE = 1e-12
@@ -473,10 +551,13 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
     ``P`` exceeds ``tolerance`` somewhere with ``P >= p_floor``, doubles
     whichever of the two dominates there, for the levels that contribute
     most to it (at most :data:`MAX_PHASES` phases and :data:`MAX_SCAN`
-    energies). States already computed are reused. The estimate is reported
-    in any case.
+    energies); for a classical gate it may instead halve the spacing of the
+    gate-energy nodes. With many temperatures the refinement looks at
+    :data:`ADAPT_TEMPERATURES` of them and then checks all. States already
+    computed are reused. The estimate is reported in any case.
     """
-    from .ensemble import check_temperatures
+    from . import cache
+    from .ensemble import check_jobs, check_temperatures
 
     check_experiment(experiment)
     if not isinstance(model, Model):
@@ -484,38 +565,87 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
     omega_T = check_temperatures(omega_T)
     tolerance = check_tolerance(tolerance)
     p_floor = check_finite("p_floor", p_floor, nonnegative=True)
+    for name, value in (("phases", phases), ("scan", scan)):
+        if value is not None and (isinstance(value, (bool, np.bool_)) or not float(value).is_integer()
+                                  or not 2 <= value <= 4096):
+            raise ValueError(f"{name} must be an integer between 2 and 4096, got {value!r}")
+    n_jobs = check_jobs(n_jobs)
+    func = cache.cached(_transmission_quadrature, ignore=("n_jobs", "progress")) if use_cache \
+        else _transmission_quadrature
+    return func(experiment, model, omega_T, tolerance, None if phases is None else int(phases),
+                None if scan is None else int(scan), refine, integrator, p_floor, cache.ENGINE_VERSION,
+                n_jobs=n_jobs, progress=progress, use_cache=use_cache)
+
+
+def _transmission_quadrature(experiment, model, omega_T, tolerance, phases, scan, refine, integrator, p_floor,
+                             engine_version, *, n_jobs, progress, use_cache):
+    """:func:`transmission_quadrature` on validated arguments (cached whole, keyed by all but the workers)."""
     gate = _gate(experiment)
     energy_tol = tolerance * float(np.min(omega_T)) / 4.0
-    n_max = level_cutoff(experiment, model, float(np.max(omega_T)), tolerance) if gate == "levels" else 0
+    phased = gate in PHASED
+    n_max = level_cutoff(experiment, model, float(np.max(omega_T)), tolerance) if phased else 0
     kw = dict(n_max=n_max, refine=refine, energy_tol=energy_tol, integrator=integrator, n_jobs=n_jobs,
               progress=progress, use_cache=use_cache)
-    adapt_phases, adapt_scan = phases is None and gate == "levels", scan is None
-    n_levels = level_nodes(n_max).size if gate == "levels" else 1
-    n_scan = np.full(n_levels, scan or DEFAULT_SCAN)
-    n_ph = np.full(n_levels, phases or 32)
+    adapt_phases, adapt_scan = phases is None and phased, scan is None
+    spacing = ENERGY_NODE_SPACING
+    nodes = gate_nodes(gate, n_max, spacing)
+    n_scan = np.full(nodes.size, scan or DEFAULT_SCAN)
+    n_ph = np.full(nodes.size, phases or 32)
     ts = None
+    # refine against at most ADAPT_TEMPERATURES of the temperatures (the sums cost in proportion to
+    # their number), then check all of them and go on with all if one still misses the tolerance
+    temps = _spread(omega_T, ADAPT_TEMPERATURES)
     while True:
-        ts = transmitting_set(model, gate, phases=n_ph if gate == "levels" else 1, scan=n_scan, reuse=ts, **kw)
-        result = quadrature(experiment, ts, omega_T, tolerance)
+        ts = transmitting_set(model, gate, phases=n_ph if phased else 1, scan=n_scan, reuse=ts, spacing=spacing,
+                              **kw)
+        result = quadrature(experiment, ts, temps, tolerance)
         keep = result.probability >= p_floor
         rel = np.where(keep, result.relative_error, 0.0)
         worst = int(np.argmax(rel))
         if rel[worst] <= tolerance:
-            return result
+            if temps.size == omega_T.size:
+                return result
+            temps = omega_T
+            full = quadrature(experiment, ts, temps, tolerance)
+            if np.all(np.where(full.probability >= p_floor, full.relative_error, 0.0) <= tolerance):
+                return full
+            continue
         parts = result.error_parts
+        if (gate == "energies" and parts["levels"][worst] >= max(parts["phases"][worst], parts["scan"][worst])
+                and spacing > MIN_ENERGY_NODE_SPACING):
+            # a classical gate's energy nodes: halve their spacing (old nodes are kept, new ones
+            # start with the grids of their nearest old node)
+            spacing /= 2.0
+            new = gate_nodes(gate, n_max, spacing)
+            near = np.abs(new[:, None] - nodes[None, :]).argmin(axis=1)
+            nodes, n_ph, n_scan = new, n_ph[near], n_scan[near]
+            continue
         order = ("phases", "scan") if parts["phases"][worst] >= parts["scan"][worst] else ("scan", "phases")
         for which in order:
             counts, cap, adapt = ((n_ph, MAX_PHASES, adapt_phases) if which == "phases"
                                   else (n_scan, MAX_SCAN, adapt_scan))
             if not adapt:
                 continue
-            grow = _levels_to_refine(error_by_level(experiment, ts, omega_T, which)[:, keep],
+            grow = _levels_to_refine(error_by_level(experiment, ts, temps, which)[:, keep],
                                      result.probability[keep], tolerance) & (2 * counts <= cap)
             if grow.any():
                 counts[grow] *= 2
                 break
         else:
-            return result
+            return result if temps.size == omega_T.size else quadrature(experiment, ts, omega_T, tolerance)
+
+
+ADAPT_TEMPERATURES = 48
+"""Temperatures the refinement of :func:`transmission_quadrature` works on (spread over the requested ones)."""
+
+
+def _spread(omega_T, n):
+    """At most ``n`` of ``omega_T`` (in their given order), evenly spaced in rank, the lowest and highest included."""
+    if omega_T.size <= n:
+        return omega_T
+    order = np.argsort(omega_T)
+    pick = np.unique(np.round(np.linspace(0, omega_T.size - 1, n)).astype(int))
+    return omega_T[np.sort(order[pick])]
 
 
 def _levels_to_refine(share, P, tolerance):
@@ -536,15 +666,18 @@ def low_temperature_limit(ts: TransmittingSet, experiment: str) -> dict:
     """:math:`E_\\mathrm{min}` and the predicted approach of :math:`E_a` to it as :math:`\\omega_T \\to 0`.
 
     Returns ``{"lowest_energy", "slope", "level", "phase"}``: :math:`E_a \\approx
-    E_\\mathrm{min} + \\mathrm{slope}\\,\\omega_T` with slope 0 for a gate at rest and
-    1/2 for a smooth minimum over the phase (Laplace's method; module docstring).
+    E_\\mathrm{min} + \\mathrm{slope}\\,\\omega_T` with slope 0 for a gate at rest,
+    1/2 for a smooth minimum over the phase of a quantum level (Laplace's
+    method; module docstring), and 0 for a classical gate, whose minimum in
+    amplitude and phase gives a two-dimensional Gaussian that cancels the
+    factor :math:`\\beta` of the energy density.
     """
     total = ts.lower[:, 0] + ts.level_of_state
     k = int(np.argmin(total))
     lowest, phase = float(total[k]), float(ts.phases[k])
     sl = ts.level_slice(int(ts.level_index[k]))
     ph, tot = ts.phases[sl], total[sl]
-    if ts.gate == "levels" and ph.size >= 3:
+    if ts.phased and ph.size >= 3:
         # the minimum between grid phases: vertex of the parabola through the nearest three
         j = k - sl.start
         idx = [(j - 1) % ph.size, j, (j + 1) % ph.size]
@@ -555,7 +688,7 @@ def low_temperature_limit(ts: TransmittingSet, experiment: str) -> dict:
         if np.all(np.isfinite(tot[idx])) and c2 > 0 and x[0] <= -c1 / (2 * c2) <= x[2]:
             lowest = float(c0 - c1 * c1 / (4.0 * c2))
             phase = float((ph[j] - c1 / (2.0 * c2)) % (2.0 * math.pi))
-    slope = 0.0 if ts.gate != "levels" else 0.5
+    slope = 0.5 if ts.gate == "levels" else 0.0  # a classical gate's minimum is smooth in (A, psi): 2-D Laplace
     return {"lowest_energy": lowest, "slope": slope, "level": int(ts.level_of_state[k]), "phase": phase}
 
 def activation_energy(experiment: str, model: Model, omega_T, *, method: str = "quadrature", **options):

@@ -66,6 +66,90 @@ def ensemble_data(figure: str, *, trials: int = DEFAULT_TRIALS, seed: int = PAPE
     return out
 
 
+EXACT_TOLERANCE = 1e-3
+"""Relative accuracy of the book's quadrature curves (:func:`exact_data`)."""
+
+EXACT_FLOOR = 1e-12
+r"""Lowest :math:`\mathcal{P}` the book's quadrature curves reach."""
+
+EXACT_POINTS = 60
+"""Temperatures below the paper's range in the book's quadrature curves."""
+
+
+def exact_temperatures(lowest_energy: float, *, floor: float = EXACT_FLOOR, points: int = EXACT_POINTS
+                       ) -> np.ndarray:
+    r"""The paper's temperatures and, below them, ``points`` log-spaced ones.
+
+    They reach down to where :math:`e^{-E_\mathrm{min}/\omega_T}` is
+    ``floor``; sorted, each once.
+    """
+    paper = np.unique(paper_temperatures())
+    lowest = min(max(0.9 * lowest_energy / np.log(1.0 / floor), 0.05), 0.5 * paper[0])
+    below = np.geomspace(lowest, paper[0], points + 1)[:-1]
+    return np.concatenate([below, paper])
+
+
+def lowest_energy(experiment: str, model: Model) -> float:
+    r""":math:`E_\mathrm{min}` of ``experiment`` from a coarse transmitting set (levels or energies up to 4)."""
+    from .experiments import EXPERIMENT_REGISTRY
+    from .quadrature import low_temperature_limit
+    from .transmitting import transmitting_set
+
+    gate = EXPERIMENT_REGISTRY[experiment].gate
+    ts = transmitting_set(model, gate, n_max=4, phases=16, scan=32, energy_tol=1e-3, refine=1, n_jobs=1)
+    return low_temperature_limit(ts, experiment)["lowest_energy"]
+
+
+def exact_data(figure: str, *, experiments=None, impacts=IMPACTS, masses=MASSES,
+               tolerance: float = EXACT_TOLERANCE, floor: float = EXACT_FLOOR, n_jobs=None, progress=None,
+               use_cache: bool = True) -> dict:
+    r"""Quadrature :math:`\mathcal{P}(\omega_T)` and :math:`E_a` for the panels of Fig. 4 or 5.
+
+    Keyed by ``(experiment, s, M)``; each a :class:`lib.quadrature.Quadrature`
+    on :func:`exact_temperatures` (the paper's temperatures and more below,
+    down to where :math:`\mathcal{P}` reaches ``floor``), accurate to ``tolerance``
+    wherever :math:`\mathcal{P} \ge` ``floor``. ``experiments`` defaults to
+    the figure's; any registered experiment may be given (e.g. ``classical``).
+    """
+    from tqdm.auto import tqdm
+
+    from .quadrature import transmission_quadrature
+
+    if figure not in FIGURE_EXPERIMENTS:
+        raise ValueError(f"figure must be 4 or 5 for ensembles, got {figure!r}")
+    experiments = FIGURE_EXPERIMENTS[figure] if experiments is None else tuple(experiments)
+    keys = [(e, s, M) for e in experiments for s in impacts for M in masses]
+    show = show_progress(progress, len(keys) * 200_000)
+    out = {}
+    for e, s, M in tqdm(keys, desc=f"Fig. {figure} quadrature", unit="panel", disable=not show):
+        model = Model(M=M, s=s)
+        temps = exact_temperatures(lowest_energy(e, model), floor=floor)
+        out[(e, s, M)] = transmission_quadrature(e, model, temps, tolerance=tolerance, p_floor=0.1 * floor,
+                                                 n_jobs=n_jobs, progress=False, use_cache=use_cache)
+    return out
+
+
+def mass_dependence(masses=None, impacts=IMPACTS) -> dict:
+    r"""The deflected experiment's effective barrier against particle mass.
+
+    For each ``s`` in ``impacts``: ``{"mass", "energy", "intervals"}``, the
+    lowest transmitting energy :math:`\mathcal{E}_\mathrm{min}` of a gate
+    starting at rest (:func:`lib.barriers.threshold_energy`) and the number
+    of transmitting intervals (1: :math:`\mathcal{P} = e^{-\mathcal{E}_\mathrm{min}/\omega_T}`
+    exactly). Masses default to 41 log-spaced from 0.01 to 100.
+    """
+    from .barriers import threshold_energy
+
+    masses = np.geomspace(0.01, 100.0, 41) if masses is None else np.asarray(masses, dtype=float)
+    out = {}
+    for s in impacts:
+        th = [threshold_energy(Model(M=float(M), s=s), tol=1e-9) for M in masses]
+        out[s] = {"mass": masses, "energy": np.array([t.energy for t in th]),
+                  "intervals": np.array([(len(t.transitions) + 1) // 2 for t in th]),
+                  "single": np.array([t.monotonic for t in th])}
+    return out
+
+
 def phase_space_data(*, grid: int = PAPER_GRID, convention: str = "paper-text", M: float = 1.0,
                      integrator="adaptive", n_jobs=None, progress=None, use_cache: bool = True) -> dict:
     """Fig. 3 maps keyed by ``(s, phase)``.

@@ -2,8 +2,10 @@ r"""The transmitting set :math:`\mathcal{A}` as data (paper Eq. 1-2).
 
 For a :class:`~lib.model.Model`, whether a trajectory transmits depends on
 the particle's energy :math:`\mathcal{E}` and on the gate's state: at rest
-(the ``frozen`` and ``deflected`` experiments), or in level :math:`n` with
-phase :math:`\psi` (``thermal`` and ``joint``; amplitude :math:`\sqrt{2n+1}`).
+(the ``frozen`` and ``deflected`` experiments), in level :math:`n` with
+phase :math:`\psi` (``thermal`` and ``joint``; amplitude :math:`\sqrt{2n+1}`),
+or, for a classical gate (``classical``), of energy :math:`\varepsilon` with
+phase :math:`\psi` (amplitude :math:`\sqrt{2\varepsilon}`).
 For each gate state the transmitting energies are a finite union of
 intervals :math:`[a_1, b_1) \cup [a_2, b_2) \cup \dots`; this module
 computes them (:func:`transmitting_set`) and holds them in a
@@ -53,7 +55,9 @@ How intervals are found
 Levels and phases
     Levels are computed at the nodes of :func:`level_nodes`: every level up
     to :data:`DENSE_LEVELS`, then :data:`NODES_PER_OCTAVE` per doubling of
-    ``n`` (the outcome varies slowly with the amplitude there). Phases start
+    ``n`` (the outcome varies slowly with the amplitude there). A
+    classical gate's energies are computed at :func:`energy_nodes`: the same
+    pattern, but every quarter (or finer) below :data:`DENSE_LEVELS`. Phases start
     on a uniform periodic grid; then, ``refine`` times, every cell between
     neighbouring phases across which the intervals change abruptly (their
     number changes, or a boundary moves by more than :data:`JUMP_FACTOR`
@@ -75,7 +79,7 @@ import numpy as np
 
 from . import cache
 from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
-from .experiments import initial_states, level_amplitude, oscillator_state
+from .experiments import energy_amplitude, initial_states, level_amplitude, oscillator_state
 from .model import Model, check_finite
 
 NEGLIGIBLE = 1e-12
@@ -101,8 +105,15 @@ DENSE_LEVELS = 16
 
 NODES_PER_OCTAVE = 8
 
-GATES = ("frozen", "rest", "levels")
-"""Gate states: held at ``y = 0`` (``frozen``), free but at rest (``rest``), or in levels with phases."""
+GATES = ("frozen", "rest", "levels", "energies")
+"""Gate states: held at ``y = 0`` (``frozen``), free but at rest (``rest``), in levels with phases,
+or of continuous energy with phases (a classical gate)."""
+
+PHASED = ("levels", "energies")
+"""Gates whose states carry a phase."""
+
+ENERGY_NODE_SPACING = 0.25
+"""Spacing of a classical gate's dense energy nodes (:func:`energy_nodes`), in units of :math:`\\hbar\\Omega`."""
 
 DEFAULT_REFINE = 4
 """Passes of phase refinement where the intervals jump."""
@@ -134,7 +145,12 @@ def level_nodes(n_max: int) -> np.ndarray:
         raise ValueError(f"level cutoff must be a non-negative integer, got {n_max!r}")
     if n_max > MAX_LEVEL:
         raise ValueError(f"level cutoff must be at most {MAX_LEVEL}, got {n_max!r}")
-    nodes = list(range(min(int(n_max), DENSE_LEVELS - 1) + 1))
+    return _node_pattern(int(n_max))
+
+
+def _node_pattern(n_max: int) -> np.ndarray:
+    """``0 .. DENSE_LEVELS - 1``, then :data:`NODES_PER_OCTAVE` per doubling, up to the first node >= ``n_max``."""
+    nodes = list(range(min(n_max, DENSE_LEVELS - 1) + 1))
     n, step = DENSE_LEVELS, DENSE_LEVELS // NODES_PER_OCTAVE
     while nodes[-1] < n_max:
         nodes.append(n)
@@ -142,6 +158,41 @@ def level_nodes(n_max: int) -> np.ndarray:
         if n >= 2 * step * NODES_PER_OCTAVE:
             step *= 2
     return np.array(nodes, dtype=np.int64)
+
+
+MIN_ENERGY_NODE_SPACING = 2.0 ** -6
+"""Finest spacing of a classical gate's energy nodes."""
+
+
+def energy_nodes(e_max: float, spacing: float = ENERGY_NODE_SPACING) -> np.ndarray:
+    """Gate energies at which a classical gate's set is computed, up to the first node at or above ``e_max``.
+
+    Every ``spacing`` (a power of two, default :data:`ENERGY_NODE_SPACING`)
+    up to :data:`DENSE_LEVELS` (in units of :math:`\\hbar\\Omega`), then the
+    nodes of :func:`level_nodes` (:data:`NODES_PER_OCTAVE` per doubling).
+    Halving ``spacing`` keeps every node, so refined sets reuse all states.
+    """
+    e_max = check_finite("gate energy cutoff", e_max, nonnegative=True)
+    spacing = check_finite("energy node spacing", spacing, positive=True)
+    if not (MIN_ENERGY_NODE_SPACING <= spacing <= 1.0 and math.log2(spacing).is_integer()):
+        raise ValueError(f"energy node spacing must be a power of two between {MIN_ENERGY_NODE_SPACING:g} "
+                         f"and 1, got {spacing!r}")
+    if e_max > MAX_LEVEL * ENERGY_NODE_SPACING:
+        raise ValueError(f"gate energy cutoff must be at most {MAX_LEVEL * ENERGY_NODE_SPACING:g}, got {e_max!r}")
+    dense = spacing * np.arange(math.ceil(min(e_max, DENSE_LEVELS) / spacing) + 1)
+    if dense[-1] >= e_max:
+        return dense
+    sparse = _node_pattern(math.ceil(e_max)).astype(float)
+    return np.concatenate([dense, sparse[sparse > dense[-1]]])
+
+
+def gate_nodes(gate: str, n_max, spacing: float = ENERGY_NODE_SPACING) -> np.ndarray:
+    """Level nodes (``'levels'``), energy nodes (``'energies'``) or ``[0]`` (a gate at rest)."""
+    if gate == "levels":
+        return level_nodes(n_max)
+    if gate == "energies":
+        return energy_nodes(n_max, spacing)
+    return np.zeros(1, dtype=np.int64)
 
 
 def _launch(model: Model, x_ref: float, energy, y, vy) -> np.ndarray:
@@ -268,10 +319,12 @@ class TransmittingSet:
     Attributes
     ----------
     model : Model
-    gate : {'frozen', 'rest', 'levels'}
-        Oscillator held at ``y = 0``, free at rest, or in levels with phases.
-    levels : ndarray(int)
-        Level nodes ``n`` (``[0]`` for a gate at rest).
+    gate : {'frozen', 'rest', 'levels', 'energies'}
+        Oscillator held at ``y = 0``, free at rest, in levels with phases, or
+        of continuous energy with phases.
+    levels : ndarray
+        Level nodes ``n`` (int), or gate energies above the ground state
+        (float, ``'energies'``); ``[0]`` for a gate at rest.
     level_index : ndarray(int)
         For each gate state, its index into :attr:`levels`.
     phases : ndarray(float)
@@ -315,8 +368,14 @@ class TransmittingSet:
         object.__setattr__(self, "upper_energy", upper_energy(self.model))
 
     @property
-    def n_max(self) -> int:
-        return int(self.levels[-1])
+    def n_max(self):
+        """The highest level node (an energy for ``'energies'``)."""
+        return float(self.levels[-1]) if self.gate == "energies" else int(self.levels[-1])
+
+    @property
+    def phased(self) -> bool:
+        """Whether gate states carry a phase (levels or energies)."""
+        return self.gate in PHASED
 
     @property
     def n_states(self) -> int:
@@ -324,7 +383,7 @@ class TransmittingSet:
 
     @property
     def level_of_state(self) -> np.ndarray:
-        """The level ``n`` of each gate state."""
+        """The level ``n`` (or gate energy) of each gate state."""
         return self.levels[self.level_index]
 
     def level_slice(self, i: int) -> slice:
@@ -367,7 +426,7 @@ class TransmittingSet:
             "energy_tol": self.energy_tol, "upper_energy": self.upper_energy,
             "initial_phases": self.initial_phases, "refine": self.refine,
             "integrator": self.integrator, "undecided": self.undecided,
-            "states": [{"level": int(self.level_of_state[k]), "phase": float(self.phases[k]),
+            "states": [{"level": self.level_of_state[k].item(), "phase": float(self.phases[k]),
                         "intervals": [[a, None if math.isinf(b) else b] for a, b in self.intervals(k)]}
                        for k in range(self.n_states)],
         }
@@ -394,8 +453,8 @@ def _jump_cells(phases, lower, upper, energy_tol):
 def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
                      phases=DEFAULT_PHASES, refine: int = DEFAULT_REFINE, scan=DEFAULT_SCAN,
                      energy_tol: float = DEFAULT_ENERGY_TOL, integrator="adaptive", n_jobs=None,
-                     progress=None, use_cache: bool = True, reuse: "TransmittingSet | None" = None
-                     ) -> TransmittingSet:
+                     progress=None, use_cache: bool = True, reuse: "TransmittingSet | None" = None,
+                     spacing: float = ENERGY_NODE_SPACING) -> TransmittingSet:
     """Compute the transmitting set :math:`\\mathcal{A}` of ``model``.
 
     Parameters
@@ -404,10 +463,14 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     gate : {'levels', 'rest', 'frozen'}
         ``'levels'``: the gate in levels ``n`` (at the nodes of
         :func:`level_nodes` up to ``n_max``) with phases (thermal and joint
-        experiments); ``'rest'``: free, starting at rest (deflected);
+        experiments); ``'energies'``: a classical gate of energy
+        :math:`\\varepsilon` (at :func:`energy_nodes` up to ``n_max``) with
+        phases; ``'rest'``: free, starting at rest (deflected);
         ``'frozen'``: held at ``y = 0``.
-    n_max : int, default 0
-        Highest level needed (``'levels'`` only).
+    n_max : int or float, default 0
+        Highest level (``'levels'``) or gate energy (``'energies'``) needed.
+    spacing : float, default 0.25
+        Spacing of the dense energy nodes (``'energies'`` only; :func:`energy_nodes`).
     phases : int or sequence of int, default 64
         Phases of the initial uniform grid (``'levels'`` only), for every
         level node or one number per node.
@@ -438,16 +501,17 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     n_jobs = check_jobs(n_jobs)
     refine = _check_int("refine", refine, 0)
     frozen = gate == "frozen"
-    levels = level_nodes(n_max) if gate == "levels" else np.zeros(1, dtype=np.int64)
+    levels = gate_nodes(gate, n_max, spacing)
+    phased = gate in PHASED
     scans = _per_level("scan", scan, levels.size, 4)
-    counts = _per_level("phases", phases, levels.size, 2) if gate == "levels" else np.ones(1, dtype=np.int64)
+    counts = _per_level("phases", phases, levels.size, 2) if phased else np.ones(1, dtype=np.int64)
     show = show_progress(progress, int(np.sum(counts * scans)))  # trajectories of the first scan
-    solve = _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show)
+    solve = _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show)
     if reuse is not None and (reuse.model, reuse.gate, reuse.energy_tol, reuse.integrator) == (
             model, gate, energy_tol, integ.name):
         solve = _reusing(solve, reuse)
-    if gate != "levels":
-        lower, upper, lower_c, upper_c, undecided = solve(levels, np.zeros(1), scans, rest=True)
+    if not phased:
+        lower, upper, lower_c, upper_c, undecided = solve(levels, np.zeros(1), scans)
         return TransmittingSet(model, gate, levels, np.zeros(1, dtype=np.int64),
                                np.zeros(1), lower, upper, lower_c, upper_c, scans, energy_tol,
                                reference_position(model), 1, 0, undecided, integ.name)
@@ -498,9 +562,13 @@ def _stack(a, b):
     return np.concatenate([_pad(a, width), _pad(b, width)])
 
 
-def gate_states_flat(levels, phases):
-    """Gate ``(y, vy)`` at :math:`x_\\mathrm{ref}` for level ``levels[k]`` and phase ``phases[k]``."""
-    return oscillator_state(level_amplitude(levels), phases)
+def gate_states_flat(levels, phases, gate: str = "levels"):
+    """Gate ``(y, vy)`` at :math:`x_\\mathrm{ref}` for level (or energy) ``levels[k]`` and phase ``phases[k]``."""
+    if gate == "energies":
+        return oscillator_state(energy_amplitude(levels), phases)
+    if gate == "levels":
+        return oscillator_state(level_amplitude(levels), phases)
+    return np.zeros(np.size(levels)), np.zeros(np.size(levels))  # at rest
 
 
 def _pad(a, width):
@@ -512,17 +580,17 @@ def _pad(a, width):
 def _reusing(solve, ts: TransmittingSet):
     """``solve`` that copies the gate states already in ``ts`` (same level and scan, phase within 1e-12)."""
     def key(n, psi, scan):
-        return int(n), round(float(psi) % (2.0 * math.pi), 12), int(scan)
+        return round(float(n), 12), round(float(psi) % (2.0 * math.pi), 12), int(scan)
 
     known = {key(n, p, c): k for k, (n, p, c) in
              enumerate(zip(ts.level_of_state, ts.phases, ts.scan[ts.level_index]))}
     old = (ts.lower, ts.upper, ts.lower_coarse, ts.upper_coarse)
 
-    def reusing(levels, phases, scans, rest=False):
+    def reusing(levels, phases, scans):
         rows = np.array([known.get(key(n, p, c), -1) for n, p, c in zip(levels, phases, scans)],
                         dtype=np.int64)
         new = np.nonzero(rows < 0)[0]
-        *fresh, undecided = (solve(levels[new], phases[new], scans[new], rest) if new.size
+        *fresh, undecided = (solve(levels[new], phases[new], scans[new]) if new.size
                              else (*(np.full((0, 1), np.inf),) * 4, 0))
         out = []
         for a_old, a_new in zip(old, fresh):
@@ -537,7 +605,7 @@ def _reusing(solve, ts: TransmittingSet):
     return reusing
 
 
-def _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show):
+def _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show):
     """``solve(levels, phases, scans) -> (lower, upper, lower_c, upper_c, undecided)``.
 
     Gate states are cut into blocks of one scan size, run in parallel and cached.
@@ -545,9 +613,10 @@ def _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show):
     from tqdm.auto import tqdm
 
     func = cache.cached(_block) if use_cache else _block
+    frozen = gate == "frozen"
 
-    def solve(levels, phases, scans, rest=False):
-        y, vy = (np.zeros(1), np.zeros(1)) if rest else gate_states_flat(levels, phases)
+    def solve(levels, phases, scans):
+        y, vy = gate_states_flat(levels, phases, gate)
         blocks, args = [], []
         for scan in np.unique(scans):
             idx = np.nonzero(scans == scan)[0]
@@ -555,13 +624,18 @@ def _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show):
                 b = idx[k: k + BLOCK_STATES]
                 blocks.append(b)
                 args.append((model, y[b], vy[b], frozen, int(scan), energy_tol, integ, cache.ENGINE_VERSION))
-        it = tqdm(args, desc="transmitting set", unit="block", disable=not show, leave=False)
-        if n_jobs == 1 or len(blocks) == 1:
-            results = [func(*a) for a in it]
+        # blocks already in the cache are loaded here; only the others go to the workers
+        results = [func(*a) if use_cache and func.check_call_in_cache(*a) else None for a in args]
+        todo = [i for i, r in enumerate(results) if r is None]
+        it = tqdm([args[i] for i in todo], desc="transmitting set", unit="block", disable=not show, leave=False)
+        if n_jobs == 1 or len(todo) <= 1:
+            fresh = [func(*a) for a in it]
         else:
             from joblib import Parallel, delayed
 
-            results = Parallel(n_jobs=min(n_jobs, len(blocks)))(delayed(func)(*a) for a in it)
+            fresh = Parallel(n_jobs=min(n_jobs, len(todo)))(delayed(func)(*a) for a in it)
+        for i, r in zip(todo, fresh):
+            results[i] = r
         arrays = []
         for j in range(4):
             width = max(r[j].shape[1] for r in results)

@@ -81,3 +81,49 @@ def test_bad_input_is_rejected():
     with pytest.raises(ValueError, match="three"):
         fit_power_law([1.0, 2.0, 3.0], [0, 0, 1], 10)
     assert arrhenius(2.0, 4.0) == pytest.approx(np.exp(-2.0))
+
+
+@pytest.mark.parametrize("exponent", [1.0, 0.7])
+def test_authors_fit_recovers_a_known_exponent(exponent, rng):
+    """The authors' unweighted log-log fit on synthetic binomial data: exponent and A within 4 of its
+    (ordinary least-squares) standard errors, the first temperature dropped."""
+    counts = synthetic(rng, energy=4.0, exponent=exponent)
+    fit = fit_power_law(T, counts, N, method="authors")
+    assert fit.method == "authors" and not fit.used[0] and fit.used[1:].all()
+    assert abs(fit.exponent - exponent) < 4 * fit.exponent_err and fit.exponent_err < 0.02
+    assert abs(fit.energy - 4.0) < 4 * fit.energy_err
+
+
+def test_authors_fit_is_exact_on_noiseless_data():
+    """On P = exp(-A x^alpha) exactly, the line in log10(-log10 P) is exact: A and alpha to 1e-10."""
+    x = 1.0 / T
+    n = 10**15
+    k = np.round(n * np.exp(-3.0 * x**0.8))
+    fit = fit_power_law(T, k, n, method="authors")
+    assert abs(fit.exponent - 0.8) < 1e-6 and abs(fit.energy - 3.0) < 1e-5
+
+
+def test_authors_fit_leaves_out_points_without_a_logarithm(rng):
+    counts = synthetic(rng, energy=12.0)
+    counts[5] = 0
+    fit = fit_power_law(T, counts, N, method="authors")
+    assert fit.skipped_zero == np.count_nonzero(counts[1:] == 0) and not fit.used[5]
+    with pytest.raises(ValueError, match="authors"):
+        fit_power_law(T[:3], [5, 5, 5], N, method="authors")
+
+
+def test_extrapolation_is_exact_for_arrhenius_and_errs_for_a_curved_law():
+    from lib.arrhenius import extrapolate_arrhenius
+
+    w = np.geomspace(0.2, 100, 120)
+    ex = extrapolate_arrhenius(w, 0.5 * np.exp(-3.0 / w), (10, 100))
+    assert abs(ex.energy - 3.0) < 1e-10 and abs(ex.prefactor - 0.5) < 1e-10
+    assert np.allclose(ex.factor, 1.0, rtol=1e-9)
+    # -ln P = 4 x^0.7: the local slope 2.8 x^-0.3 grows as x = 1/omega falls, so a line fitted hot
+    # has too large an activation energy at low T... and underpredicts P there
+    curved = np.exp(-4.0 * (1 / w) ** 0.7)
+    ex = extrapolate_arrhenius(w, curved, (10, 100))
+    cold = w < 1
+    assert np.all(ex.factor[cold] < 1e-1)
+    with pytest.raises(ValueError, match="window"):
+        extrapolate_arrhenius(w, curved, (1000, 2000))

@@ -69,3 +69,38 @@ def test_deflected_threshold_lies_between_relaxed_and_frozen_and_depends_on_mass
     assert energies[0] > energies[1] > energies[2]
     # head on, the gate is never pushed aside: the frozen barrier
     assert threshold_energy(Model(M=5.0, s=0.0)).energy == pytest.approx(10.0, rel=1e-8)
+
+
+def test_effective_barrier_reaches_its_limits_with_mass():
+    """Gate starting at rest, s = 2: a very light particle sees (almost) the frozen barrier U(s), within
+    0.03 at M = 0.01; a very heavy one the relaxed barrier E*, within 1e-3 at M = 100; in between the
+    barrier falls monotonically. Head-on (s = 0) the gate never moves: U(0) for every mass (1e-8)."""
+    from lib.reproduce import mass_dependence
+
+    md = mass_dependence(masses=[0.01, 0.1, 1.0, 10.0, 100.0])
+    e = md[2.0]["energy"]
+    assert md[2.0]["single"].all() and md[0.0]["single"].all()
+    assert 0 < frozen_barrier(Model(s=2.0)) - e[0] < 0.03
+    assert abs(e[-1] - relaxed_barrier(Model(s=2.0)).energy) < 1e-3
+    assert np.all(np.diff(e) < 0)
+    assert np.allclose(md[0.0]["energy"], frozen_barrier(Model(s=0.0)), rtol=1e-8)
+
+
+def test_low_temperature_limits_respect_energy_conservation():
+    """At the crossing x = 0 the total energy is at least min_y U(0, y) + y^2/2 = E*. So a classical gate's
+    lowest transmitting total energy is >= E*, and a quantum gate's (counted from its zero point 1/2) is
+    >= E* - 1/2; both below U(s) when the gate may move (tolerance: the bisection width, 1e-4)."""
+    from lib.quadrature import low_temperature_limit
+    from lib.transmitting import transmitting_set
+
+    for s in (0.0, 2.0):
+        model = Model(M=1.0, s=s)
+        e_star = relaxed_barrier(model).energy
+        quantum = transmitting_set(model, "levels", n_max=3, phases=32, scan=64, energy_tol=1e-5)
+        classical = transmitting_set(model, "energies", n_max=3.0, phases=32, scan=64, energy_tol=1e-5)
+        # the grid minimum, without interpolation between phases (which can undershoot)
+        e_q = np.min(quantum.lower[:, 0] + quantum.level_of_state)
+        e_c = np.min(classical.lower[:, 0] + classical.level_of_state)
+        assert e_q >= e_star - 0.5 - 1e-4, (s, e_q, e_star)
+        assert e_c >= e_star - 1e-4, (s, e_c, e_star)
+        assert e_c < frozen_barrier(model) and e_q < frozen_barrier(model)

@@ -11,7 +11,8 @@ CHAPTERS = {
     "book/model.html": ("Model and numerics", 4),
     "book/phase_space.html": ("Phase space", 3),
     "book/stationary.html": ("Stationary oscillator", 2),
-    "book/moving.html": ("Moving oscillator", 2),
+    "book/moving.html": ("Moving oscillator", 3),
+    "book/beyond.html": ("Beyond the paper", 4),
     "book/conclusions.html": ("Conclusions", 0),
     "book/reproducibility.html": ("reproducibility", 0),
     "book/references.html": ("References", 0),
@@ -51,3 +52,24 @@ def test_book_serves_its_own_javascript(built_book):
     assert "cdn.jsdelivr.net/npm/mathjax" not in intro
     # the widget bundle is not added to pages without widgets
     assert "embed-amd.js" not in intro
+
+
+def test_every_figure_has_a_number_and_a_caption(built_book):
+    """Each image a cell produced sits in a numbered <figure> with a caption (glue:figure / figure)."""
+    for page in CHAPTERS:
+        html = (built_book / page).read_text()
+        figs = re.findall(r"<figure\b.*?</figure>", html, flags=re.S)
+        numbered = [f for f in figs if re.search(r'class="caption-number">Fig\. \d+', f)
+                    and re.search(r"<figcaption>.*?\w.*?</figcaption>", f, flags=re.S)]
+        in_figures = sum(figures(f) for f in numbered)
+        assert in_figures == figures(html), (page, in_figures, figures(html))
+
+
+def test_figures_are_referred_to_by_number(built_book):
+    """The text cites figures by their number (numref), not by "the figure below"."""
+    for page in CHAPTERS:
+        html = (built_book / page).read_text()
+        text = re.sub(r"<[^>]+>", " ", html)
+        assert "figure below" not in text and "plot above" not in text, page
+    beyond = (built_book / "book" / "beyond.html").read_text()
+    assert re.search(r'<span class="std std-numref">Fig\. \d+', beyond)

@@ -91,7 +91,7 @@ def test_experiments_are_one_registry():
     from lib.cli import build_parser
 
     reg = experiments.EXPERIMENT_REGISTRY
-    assert experiments.EXPERIMENTS == tuple(reg) == ("frozen", "deflected", "thermal", "joint")
+    assert experiments.EXPERIMENTS == tuple(reg) == ("frozen", "deflected", "thermal", "joint", "classical")
     assert [n for n in reg if experiments.is_frozen(n)] == ["frozen"]
     assert experiments.DESCRIPTIONS["thermal"].endswith("(Fig. 5a)")
     assert reproduce.FIGURE_EXPERIMENTS == {"4": ("frozen", "deflected"), "5": ("thermal", "joint")}
@@ -109,3 +109,56 @@ def test_a_new_ensemble_is_one_entry(monkeypatch, rng):
     u = sample("hot", Model(), 2.0, 3, rng)
     assert u.shape == (3, 4) and np.allclose(Model().particle_energy(u[:, 1]), 20.0)
     assert experiments.is_frozen("hot") and "hot" not in experiments.figure_experiments().get("4", ())
+
+
+def test_classical_gate_energy_is_boltzmann_without_zero_point(rng):
+    """Gate energies of the classical gate against Exponential(omega_T) (KS test at the 0.1% level),
+    phases uniform, and no zero-point energy (the smallest energies reach 0)."""
+    from scipy import stats
+
+    omega = 2.5
+    u = sample("classical", Model(), omega, 40_000, rng)
+    m = Model()
+    e_gate = m.oscillator_energy(u[:, 2], u[:, 3])
+    e_particle = m.particle_energy(u[:, 1])
+    for e in (e_gate, e_particle):
+        assert stats.kstest(e, "expon", args=(0, omega)).pvalue > 1e-3
+    assert e_gate.min() < 1e-3 * omega  # a quantum gate never goes below 1/2
+    phase = np.arctan2(u[:, 2], u[:, 3] / (2 * math.pi)) % (2 * math.pi)
+    assert stats.kstest(phase / (2 * math.pi), "uniform").pvalue > 1e-3
+    # gate and particle independent: correlation within 4 standard errors of 0
+    assert abs(np.corrcoef(e_gate, e_particle)[0, 1]) < 4 / math.sqrt(e_gate.size)
+
+
+@pytest.mark.parametrize("experiment", ["thermal", "joint", "classical", "deflected"])
+@pytest.mark.parametrize("omega", [0.4, 1.5, 20.0])
+def test_mean_energies_match_their_closed_forms(experiment, omega, rng):
+    """Sample means of particle and gate energy (gate above its ground state) within 4 standard errors
+    of :func:`lib.experiments.mean_energies`. The joint sampler's total is omega_T, the canonical
+    pair's (thermal) omega_T + 1/(e^(1/omega_T) - 1), about twice as much when hot."""
+    from lib.experiments import mean_energies
+
+    n = 200_000
+    u = sample(experiment, Model(), omega, n, rng)
+    m = Model()
+    e_particle = m.particle_energy(u[:, 1])
+    e_gate = m.oscillator_energy(u[:, 2], u[:, 3])
+    if experiment in ("thermal", "joint"):
+        e_gate = e_gate - 0.5  # level n
+    expected = mean_energies(experiment, omega)
+    for name, e in (("particle", e_particle), ("gate", e_gate), ("total", e_particle + e_gate)):
+        se = e.std() / math.sqrt(n) + 1e-12
+        assert abs(e.mean() - expected[name]) < 4 * se, (name, e.mean(), expected[name], se)
+    if experiment == "joint":
+        assert math.isclose(float(expected["total"]), omega)
+    if experiment == "thermal" and omega == 20.0:
+        assert float(expected["total"]) > 1.9 * omega
+
+
+def test_mean_energies_reject_bad_input():
+    from lib.experiments import mean_energies
+
+    with pytest.raises(ValueError, match="temperature"):
+        mean_energies("thermal", -1.0)
+    with pytest.raises(ValueError, match="experiment"):
+        mean_energies("nope", 1.0)

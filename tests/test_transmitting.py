@@ -10,7 +10,7 @@ import lib
 from lib.barriers import frozen_barrier, threshold_energy
 from lib.experiments import initial_states, oscillator_state
 from lib.model import Model
-from lib.quadrature import level_cutoff, quadrature
+from lib.quadrature import level_cutoff, low_temperature_limit, quadrature
 from lib.transmitting import level_nodes, reference_position, transmitting_set, upper_energy
 
 
@@ -33,8 +33,10 @@ def test_deflected_is_a_sum_of_exponentials_of_the_intervals_at_rest(M):
     P = sum(np.exp(-a / T) - (np.exp(-b / T) if np.isfinite(b) else 0.0) for a, b in ts.intervals())
     q = quadrature("deflected", ts, T)
     np.testing.assert_allclose(q.probability, P, rtol=1e-13)
-    # the lowest boundary is the threshold found by lib.barriers
-    assert ts.intervals()[0][0] == pytest.approx(threshold_energy(model).energy, abs=1e-5)
+    # the lowest boundary, checked by launching from x0 as the experiments do, just below and above it
+    a = ts.intervals()[0][0]
+    out = lib.run(model, initial_states([a - 1e-6, a + 1e-6], 0.0, 0.0, model)).outcome
+    assert list(out) == [lib.integrate.REFLECTED, lib.integrate.TRANSMITTED]
 
 
 def test_phase_at_reference_point_is_a_rotation_of_the_phase_at_x0():
@@ -232,3 +234,58 @@ def test_reusing_states_gives_the_same_set():
     for name in ("level_index", "phases", "lower", "upper", "lower_coarse", "upper_coarse"):
         np.testing.assert_array_equal(getattr(fresh, name), getattr(reused, name), err_msg=name)
     assert list(fresh.scan) == list(scans)
+
+
+def test_energy_weights_integrate_piecewise_linear_functions_exactly():
+    """sum_k w_k F(e_k) = int_0^emax F beta e^(-beta e) de for F linear, and dw/dbeta its derivative,
+    from very hot (beta h ~ 1e-3, where naive formulas cancel) to cold."""
+    from lib.quadrature import energy_weights
+    from lib.transmitting import energy_nodes
+
+    nodes = energy_nodes(30.0, 0.125)
+    beta = np.array([1 / 150, 0.1, 1.0, 5.0, 40.0])
+    w, dw = energy_weights(nodes, beta)
+    top = nodes[-1]
+
+    def exact(b):  # F = 2 + 0.3 e
+        return 2 * -np.expm1(-b * top) + 0.3 * (-np.expm1(-b * top) - b * top * np.exp(-b * top)) / b
+
+    F = 2 + 0.3 * nodes
+    assert np.allclose((w * F[:, None]).sum(0), exact(beta), rtol=1e-12, atol=1e-15)
+    h = 1e-6 * beta
+    fd = (exact(beta + h) - exact(beta - h)) / (2 * h)
+    assert np.allclose((dw * F[:, None]).sum(0), fd, rtol=1e-6, atol=1e-12)
+    assert np.all(w >= 0)
+
+
+def test_energy_nodes_refine_without_moving():
+    from lib.transmitting import energy_nodes
+
+    coarse, fine = energy_nodes(40.0, 0.25), energy_nodes(40.0, 0.125)
+    assert set(coarse) <= set(fine) and coarse[-1] >= 40.0 and fine[-1] == coarse[-1]
+    assert np.all(np.diff(fine[fine <= 16]) == 0.125)
+    with pytest.raises(ValueError, match="power of two"):
+        energy_nodes(10.0, 0.3)
+
+
+def test_classical_gate_low_temperature_limit_lies_below_the_gate_at_rest():
+    """A classical gate of zero energy is a gate at rest, so the lowest total energy in the classical
+    set is at most the deflected threshold; and its approach is linear in omega_T with slope 0."""
+    model = Model(M=1.0, s=2.0)
+    ts = transmitting_set(model, "energies", n_max=2.0, phases=32, scan=64, energy_tol=1e-5)
+    rest = transmitting_set(model, "rest", scan=64, energy_tol=1e-5)
+    lim = low_temperature_limit(ts, "classical")
+    assert lim["lowest_energy"] <= rest.lower[0, 0] + 1e-5
+    assert lim["slope"] == 0.0
+
+
+def test_many_temperatures_are_refined_on_a_subset_and_checked_on_all():
+    """With more temperatures than ADAPT_TEMPERATURES the refinement works on a spread subset; the
+    result still meets the tolerance at every temperature and equals the quadrature of its own set there."""
+    from lib.quadrature import ADAPT_TEMPERATURES, transmission_quadrature
+
+    T = np.geomspace(0.5, 20.0, 2 * ADAPT_TEMPERATURES + 7)[::-1]  # unsorted input is fine too
+    q = transmission_quadrature("thermal", Model(M=1.0, s=2.0), T, tolerance=1e-2)
+    assert q.omega_T.size == T.size and np.array_equal(q.omega_T, T)
+    assert np.all(q.relative_error <= 1e-2)
+    assert np.all(np.diff(q.probability) < 0)  # P rises with temperature (T is decreasing here)

@@ -293,11 +293,21 @@ function errorNorm(u, n, e, rtol, atol) {
   return Math.sqrt(0.25 * acc);
 }
 
-// The scalar driver's buffers, allocated once per module (the engine is single-threaded).
-const K = Array.from({ length: 7 }, () => new Float64Array(4));
+// The scalar driver's buffers, allocated once per module (the engine is single-threaded). Stage k's
+// derivative is K[4k .. 4k+3]; the tableau is flattened the same way.
+const K = new Float64Array(28);
+const KD = new Float64Array(4);
 const TMP = new Float64Array(4);
 const UNEW = new Float64Array(4);
 const ERR = new Float64Array(4);
+const A_FLAT = new Float64Array(49);
+DOPRI54.A.forEach((row, i) => row.forEach((v, j) => { A_FLAT[7 * i + j] = v; }));
+const B = Float64Array.from(DOPRI54.b), CN = Float64Array.from(DOPRI54.c), EW = Float64Array.from(DOPRI54.e);
+
+function stage(k, frame, t, x, vx, q2, q3, p) {
+  derivative(KD, frame, t, x, vx, q2, q3, p);
+  K[4 * k] = KD[0]; K[4 * k + 1] = KD[1]; K[4 * k + 2] = KD[2]; K[4 * k + 3] = KD[3];
+}
 
 /**
  * Advance lab state ``u`` (length 4, in place) from time ``t``: lib.kernels.integrate with the
@@ -307,7 +317,7 @@ const ERR = new Float64Array(4);
  * Returns [status, t, h].
  */
 export function integrate(u, t, h, p, ctl, tEnd, stop, rec = null, counts = [0, 0, 0, 0], maxRecord = Infinity) {
-  const { A, b, c, e, errExponent } = DOPRI54;
+  const errExponent = DOPRI54.errExponent;
   const frame = p.frame;
   let status;
   if (stop) {
@@ -322,26 +332,28 @@ export function integrate(u, t, h, p, ctl, tEnd, stop, rec = null, counts = [0, 
   let steps = 0, rejected = 0;
   while (steps < ctl.maxSteps) {
     if (tEnd > 0.0 && tEnd - (tStart + tl) <= 1e-9 * h) { status = REACHED_END; break; }
-    if (rec && counts[2] >= maxRecord) { status = RECORD_FULL; break; }
+    if (rec !== null && counts[2] >= maxRecord) { status = RECORD_FULL; break; }
     h = Math.min(h, Math.min(ctl.hMax, ctl.maxDx / Math.max(Math.abs(u[1]), 1e-300)));
     let hs = h;
     if (tEnd > 0.0 && tStart + tl + hs > tEnd) hs = tEnd - (tStart + tl);
-    if (!haveFirst) { derivative(K[0], frame, tl, u[0], u[1], u[2], u[3], p); counts[1] += 1; }
+    if (!haveFirst) { stage(0, frame, tl, u[0], u[1], u[2], u[3], p); counts[1] += 1; }
     for (let i = 1; i < 7; i++) {
-      const Ai = A[i];
       for (let m = 0; m < 4; m++) {
         let acc = 0.0;
-        for (let j = 0; j < i; j++) acc += Ai[j] * K[j][m];
+        for (let j = 0; j < i; j++) acc += A_FLAT[7 * i + j] * K[4 * j + m];
         TMP[m] = u[m] + hs * acc;
       }
-      derivative(K[i], frame, tl + c[i] * hs, TMP[0], TMP[1], TMP[2], TMP[3], p);
+      stage(i, frame, tl + CN[i] * hs, TMP[0], TMP[1], TMP[2], TMP[3], p);
     }
     for (let m = 0; m < 4; m++) {
-      let acc = 0.0, err = 0.0;
-      for (let i = 0; i < 7; i++) acc += b[i] * K[i][m];
-      for (let i = 0; i < 7; i++) err += e[i] * K[i][m];
+      let acc = 0.0;
+      for (let i = 0; i < 7; i++) acc += B[i] * K[4 * i + m];
       UNEW[m] = u[m] + hs * acc;
-      ERR[m] = hs * err;
+    }
+    for (let m = 0; m < 4; m++) {
+      let acc = 0.0;
+      for (let i = 0; i < 7; i++) acc += EW[i] * K[4 * i + m];
+      ERR[m] = hs * acc;
     }
     counts[1] += 6;
     const en = errorNorm(u, UNEW, ERR, ctl.rtol, ctl.atol);
@@ -366,14 +378,12 @@ export function integrate(u, t, h, p, ctl, tEnd, stop, rec = null, counts = [0, 
     tl += hs;
     steps += 1;
     counts[0] += 1;
-    const last = K[6];
-    K[6] = K[0]; K[0] = last;  // FSAL: the last stage is the next step's first
+    for (let m = 0; m < 4; m++) K[m] = K[24 + m];  // FSAL: the last stage is the next step's first
     haveFirst = true;
-    if (rec) {
-      const row = [tStart + tl, u[0], u[1], u[2], u[3]];
-      const lab = row.slice(1);
+    if (rec !== null) {
+      const lab = [u[0], u[1], u[2], u[3]];
       toLab(lab, tl, frame);
-      rec.push([row[0], lab[0], lab[1], lab[2], lab[3]]);
+      rec.push([tStart + tl, lab[0], lab[1], lab[2], lab[3]]);
       counts[2] += 1;
     }
     if (stop) {

@@ -150,7 +150,7 @@ RESOLUTION = dict(phases=16, refine=2, scan=16)
 TEMPERATURES = [1.0, 2.0, 5.0]
 
 
-@pytest.mark.parametrize("experiment", ["deflected", "thermal", "joint"])
+@pytest.mark.parametrize("experiment", ["frozen", "deflected", "thermal", "joint"])
 def test_probability_and_activation_energy_by_quadrature(page, experiment):
     model = lib.Model(M=1.0, s=2.0)
     gate = lib.experiments.get_experiment(experiment).gate
@@ -165,7 +165,7 @@ def test_probability_and_activation_energy_by_quadrature(page, experiment):
     ref = quadrature(experiment, ts, TEMPERATURES)
     got = js(page, """([e, gate, nMax, opts, omegas]) => {
                          const ts = E.transmittingSet(E.model({ M: 1, s: 2 }), gate, { nMax, ...opts });
-                         return E.quadrature(e, ts, omegas, nMax); }""",
+                         return E.quadrature(e, ts, omegas); }""",
              [experiment, gate, n_max, {**RESOLUTION, "energyTol": energy_tol}, TEMPERATURES])
     P, Ea = np.asarray(got["probability"]), np.asarray(got["activation"])
     np.testing.assert_allclose(P, ref.probability, rtol=1e-3)

@@ -708,12 +708,13 @@ function jointAbove(beta, nMax, top) {
 
 /**
  * P(omega_T) and E_a(omega_T) = -d ln P / d(1/omega_T) of an experiment from its transmitting set
- * ``ts`` (the sums of lib.quadrature.quadrature; levels between nodes interpolated linearly, the
- * levels above the last node cut off). ``nMax`` is the level cutoff the set was computed for.
+ * ``ts`` (the sums of lib.quadrature.quadrature; levels between nodes interpolated linearly up to
+ * the last node, n_max of lib's TransmittingSet; the levels above it cut off).
  * Returns { probability: [...], activation: [...] }.
  */
-export function quadrature(experiment, ts, omegas, nMax = 0) {
+export function quadrature(experiment, ts, omegas) {
   const density = DENSITY[experiment];
+  const nMax = ts.levels[ts.levels.length - 1];
   const buckets = density === "split"
     ? Array.from({ length: Math.max(1, Math.ceil(ts.upper)) }, (_, k) => [k, Math.min(k + 1, ts.upper)])
     : [[-Infinity, Infinity]];

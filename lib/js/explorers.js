@@ -365,35 +365,41 @@ const EXPLORERS = {
 /** Resolution of the in-browser quadrature (coarser than lib's defaults, so it runs in about a second). */
 export const QUADRATURE = { tolerance: 1e-2, phases: 16, refine: 2, scan: 16 };
 
-const SETS = new Map();  // transmitting sets computed on this page, by model, gate and resolution
+const SETS = new Map();  // transmitting sets computed on this page, by model and gate
 
+// The transmitting set for the explorer's parameters. Level nodes are nested (levelNodes(n) begins
+// with levelNodes(n') for n' < n), so a set computed for the same model, gate and a bisection
+// tolerance at least as fine is reused, and only missing level nodes are computed.
 async function transmission(p) {
   const gate = E.GATE[p.experiment];
   const lo = Math.min(p.omega_min, p.omega_max), hi = Math.max(p.omega_min, p.omega_max);
   const omegas = E.inverseSpaced(lo, hi, p.temperatures);
   const q = QUADRATURE;
   const energyTol = Math.max(q.tolerance * lo / 4, 1e-6);
-  const nMax = gate === "levels" ? E.levelCutoff(p.experiment, E.model({ M: p.M, s: p.s }), hi, q.tolerance) : 0;
-  const key = JSON.stringify([p.M, p.s, gate, gate === "levels" ? E.levelNodes(nMax).length : 0, energyTol]);
+  const m = { M: p.M, s: p.s };
+  const nMax = gate === "levels" ? E.levelCutoff(p.experiment, E.model(m), hi, q.tolerance) : 0;
+  const key = JSON.stringify([p.M, p.s, gate]);
   let ts = SETS.get(key);
+  if (ts && ts.energyTol > energyTol) ts = null;
+  const options = { phases: q.phases, refine: q.refine, scan: q.scan, energyTol: ts ? ts.energyTol : energyTol,
+    stats: { runs: 0 } };
+  const workers = pool();
   if (!ts) {
-    const m = { M: p.M, s: p.s };
-    const options = { phases: q.phases, refine: q.refine, scan: q.scan, energyTol, stats: { runs: 0 } };
-    const workers = pool();
-    if (gate !== "levels") {
-      ts = await workers[0].call("rest", { m, gate, options });
-    } else {
-      const nodes = E.levelNodes(nMax);
-      const share = workers.map((_, k) => nodes.filter((_, i) => i % workers.length === k));
-      const parts = await Promise.all(workers.map((w, k) => w.call("levels", { m, nodes: share[k], options })));
-      const states = nodes.map((_, i) => parts[i % workers.length][Math.floor(i / workers.length)]);
-      ts = { gate, levels: nodes, states, upper: E.model(m).U0, runs: NaN };
-    }
-    ts.runs = ts.states.flat().reduce((acc, st) => acc + 1, 0);
+    ts = gate === "levels" ? { gate, levels: [], states: [], upper: E.model(m).U0 }
+      : await workers[0].call("rest", { m, gate, options });
+    ts.energyTol = options.energyTol;
     SETS.set(key, ts);
   }
-  const { probability, activation } = E.quadrature(p.experiment, ts, omegas, nMax);
-  return { omegas, probability, activation, nMax, runs: ts.runs };
+  if (gate === "levels") {
+    const missing = E.levelNodes(nMax).slice(ts.levels.length);
+    if (missing.length) {
+      const share = workers.map((_, k) => missing.filter((_, i) => i % workers.length === k));
+      const parts = await Promise.all(workers.map((w, k) => w.call("levels", { m, nodes: share[k], options })));
+      missing.forEach((n, i) => { ts.levels.push(n); ts.states.push(parts[i % workers.length][Math.floor(i / workers.length)]); });
+    }
+  }
+  const { probability, activation } = E.quadrature(p.experiment, ts, omegas);
+  return { omegas, probability, activation, nMax, runs: ts.states.reduce((acc, level) => acc + level.length, 0) };
 }
 
 // -- the widget ---------------------------------------------------------------------------------------

@@ -70,6 +70,9 @@ CURVE_TEMPERATURES = 30
 
 CONVENTIONS = ("paper-text", "published-script")
 
+BROWSER_EXPERIMENTS = ("frozen", "deflected", "thermal", "joint")
+"""Experiments whose quadrature the JavaScript engine mirrors (``GATE`` and ``DENSITY`` in engine.js)."""
+
 
 @lru_cache(maxsize=1)
 def bundle() -> str:
@@ -227,7 +230,7 @@ def transmission_explorer(*, experiment: str = "thermal", s: float = 2.0, M: flo
     Parameters
     ----------
     experiment : str
-        Initial experiment, one of ``lib.EXPERIMENTS``.
+        Initial experiment, one of :data:`BROWSER_EXPERIMENTS` (the paper's four).
     s, M : float
         Initial impact parameter (slider -3 to 3) and mass (0.1 to 10).
     omega_min, omega_max : float
@@ -239,6 +242,9 @@ def transmission_explorer(*, experiment: str = "thermal", s: float = 2.0, M: flo
         For an unknown experiment or a value outside its control's range, naming it.
     """
     check_experiment(experiment)
+    if experiment not in BROWSER_EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {', '.join(BROWSER_EXPERIMENTS)} for the in-browser "
+                         f"quadrature; got {experiment!r}")
     lo = _in_range("lowest temperature", omega_min, 0.5, 5.0)
     hi = _in_range("highest temperature", omega_max, 2.0, 20.0)
     if not hi > lo:

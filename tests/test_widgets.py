@@ -88,6 +88,14 @@ def test_bundle_holds_engine_and_worker_and_loads_nothing_from_elsewhere():
     assert not re.search(r"^\s*import .* from", source, re.M)
 
 
+def test_browser_experiments_are_the_engines():
+    engine = (W.JS_DIR / "engine.js").read_text()
+    gate = re.search(r"export const GATE = \{(.*?)\};", engine).group(1)
+    assert tuple(re.findall(r"(\w+):", gate)) == W.BROWSER_EXPERIMENTS
+    for name in W.BROWSER_EXPERIMENTS:
+        assert W.transmission_explorer(experiment=name).params["experiment"] == name
+
+
 def test_engine_header_names_the_lib_functions_it_mirrors():
     header = (W.JS_DIR / "engine.js").read_text().split("\n\n")[0]
     for name in ("lib.model.interaction", "lib.integrate.ADAPTIVE", "has_ended", "initial_states",

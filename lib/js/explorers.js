@@ -355,8 +355,9 @@ const EXPLORERS = {
       line(ctx, b, r.omegas, r.activation, WONG.vermillion, { width: 2 });
       legend(ctx, 80, H - 42, [[`frozen barrier U(s) = ${ef.toFixed(3)}`, "#000"],
         [`relaxed barrier E* = ${er.toFixed(3)}`, "#000", [6, 4]]]);
-      legend(ctx, half + 80, H - 42, [[`quadrature, ${r.omegas.length} temperatures, levels ≤ ${r.nMax}`, WONG.blue],
-        [`${r.runs.toLocaleString()} gate states`, WONG.vermillion]]);
+      legend(ctx, 80, H - 12, [[`P by quadrature, ${r.omegas.length} temperatures, levels ≤ ${r.nMax}, ` +
+        `${r.runs.toLocaleString()} gate states`, WONG.blue]]);
+      legend(ctx, half + 80, H - 42, [["E_a(ω_T) from the same sums", WONG.vermillion]]);
       return { omega_T: r.omegas, probability: r.probability, activation_energy: r.activation, n_max: r.nMax };
     },
   },

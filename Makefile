@@ -16,8 +16,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 # Widget and MathJax JavaScript, served by the book itself (nothing from CDNs).
-$(JS_STAMP): scripts/fetch_js.sh book/js/require-paths.js book/js/mathjax-hub-shim.js
-	bash scripts/fetch_js.sh
+# anywidget's front end comes from the installed Python package, hence $(STAMP).
+$(JS_STAMP): $(STAMP) scripts/fetch_js.sh book/js/require-paths.js book/js/mathjax-hub-shim.js
+	PYTHON=$(BIN)/python bash scripts/fetch_js.sh
+
+js: $(JS_STAMP)
 
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going

@@ -48,6 +48,7 @@ def test_numbers_in_the_text_are_filled_in(built_book):
 def test_book_serves_its_own_javascript(built_book):
     assert (built_book / "_static" / "mathjax" / "tex-chtml.js").exists()
     assert (built_book / "_static" / "widgets" / "embed-amd.js").exists()
+    assert (built_book / "_static" / "widgets" / "anywidget.js").exists()  # the explorers' widget module
     intro = (built_book / "book" / "intro.html").read_text()
     assert "cdn.jsdelivr.net/npm/mathjax" not in intro
     # the widget bundle is not added to pages without widgets

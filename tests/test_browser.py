@@ -1,11 +1,15 @@
 """The explorers in the built book, driven in headless Chromium with no kernel.
 
 For each explorer page the built HTML is served from localhost; Debian's
-Chromium (through Playwright) waits for the embedded widgets to render,
-moves every static control (arrow key on a slider handle, another option of
-a dropdown) and checks that the figure shown changes. Every request the
+Chromium (through Playwright) waits for the explorer (an anywidget rendered
+from the page's saved widget state) to draw its first figure, then moves
+every control to a value no earlier build could have precomputed (a slider
+to an odd point of its range, a dropdown to another option) and checks that
+the figure, drawn on a canvas in the browser, changes. Every request the
 page makes is recorded: none may leave localhost, none may fail, and the
-page with everything it loads must stay under 10 MB.
+page with everything it loads must stay under 10 MB (a ceiling; the issue's
+goal of 5 MB is measured, compressed and not, by benchmarks/explorers.py:
+the widget manager alone is 3.6 MB and the theme's scripts 2 MB).
 
 The book is built once per test session by the ``built_book`` fixture
 (tests/conftest.py), or taken from ``BOOK_HTML=/path/to/_build/html``.
@@ -14,6 +18,7 @@ unless ``REQUIRE_BROWSER`` is set (as in CI), when they fail.
 """
 import http.server
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 BOOK_HTML = Path(os.environ.get("BOOK_HTML", REPO / "_build" / "html"))
 """The built book; the same path the ``built_book`` fixture returns."""
 
-EXPLORER_PAGES = {
+EXPLORER_PAGES = {  # the chapters display these explorers; their widget state names the kind
     "landscape": "book/theory.html",
     "trajectory": "book/model.html",
     "phase_space": "book/phase_space.html",
@@ -40,18 +45,19 @@ widget carries the CSS class ``lib-explorer-<name>``."""
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-LIVE_TITLE = "Live controls (need a running kernel, e.g. Binder)"
-RENDER_TIMEOUT_MS = 30_000
-CHANGE_TIMEOUT_MS = 30_000  # a bound on polling, not a speed target: it ends as soon as the figure changes
+RENDER_TIMEOUT_MS = 60_000
+CHANGE_TIMEOUT_MS = 60_000  # a bound on waiting, not a speed target: it ends as soon as the figure is redrawn
 
-# Digest of the image an <img> shows (its src is a blob: URL made by the
-# widget manager, new for every view, so compare the bytes, not the URL).
-IMAGE_DIGEST_JS = """async (img) => {
-    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+# Digest of the pixels the explorer's canvas shows.
+CANVAS_DIGEST_JS = """(canvas) => {
+    const url = canvas.toDataURL('image/png');
     let h = 2166136261;
-    for (const b of bytes) { h = Math.imul(h ^ b, 16777619) >>> 0; }
-    return bytes.length + ':' + h;
+    for (let i = 0; i < url.length; i++) { h = Math.imul(h ^ url.charCodeAt(i), 16777619) >>> 0; }
+    return url.length + ':' + h;
 }"""
+
+# An odd fraction of each slider's range: no earlier build precomputed such values.
+ODD_FRACTIONS = (0.3719, 0.6183, 0.2871, 0.5407, 0.4463)
 
 
 def _skip_reason():
@@ -114,7 +120,7 @@ UPSTREAM_PAGE_ERRORS = (
 """Uncaught JavaScript errors that come from the book's tool chain, not the explorers."""
 
 PAGE_BUDGET_BYTES = 10_000_000
-"""Everything an explorer page loads (HTML with embedded figures, scripts, styles, fonts)."""
+"""Everything an explorer page loads (HTML with the widget state, scripts, styles, fonts)."""
 
 
 @dataclass
@@ -141,50 +147,47 @@ class Visit:
         return out
 
 
-def shown_figure(root):
-    """The one static figure the explorer shows, once its image has loaded."""
-    figure = root.locator(".lib-explorer-static img.lib-explorer-figure")
-    figure.first.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
-    assert figure.count() == 1, f"{figure.count()} figures shown at once"
-    root.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.element_handle(),
-                                timeout=RENDER_TIMEOUT_MS)
-    return figure
+def updates(root) -> int:
+    """Figures the explorer has drawn so far (its root's ``data-updates``)."""
+    return int(root.get_attribute("data-updates") or 0)
+
+
+def wait_for_update(root, count):
+    """Wait until the explorer has drawn more than ``count`` figures and is not busy."""
+    root.page.wait_for_function(
+        "([el, n]) => +el.dataset.updates > n && !el.dataset.busy", arg=[root.element_handle(), count],
+        timeout=CHANGE_TIMEOUT_MS)
+    error = root.get_attribute("data-error")
+    assert not error, f"the explorer reported an error: {error}"
 
 
 def digest(root):
-    return shown_figure(root).evaluate(IMAGE_DIGEST_JS)
+    figure = root.locator("canvas.lib-explorer-figure")
+    assert figure.count() == 1, f"{figure.count()} figures shown at once"
+    return figure.evaluate(CANVAS_DIGEST_JS)
 
 
-def move(control):
-    """Move a static control one step; return a description of what was done."""
-    handle = control.locator(".noUi-handle")
-    if handle.count():
-        now = float(handle.get_attribute("aria-valuenow"))
-        top = float(handle.get_attribute("aria-valuemax"))
-        key = "ArrowRight" if now < top else "ArrowLeft"
-        handle.focus()
-        handle.press(key)
-        return f"slider {key}"
+def move(control, k):
+    """Move control ``k`` to a value never precomputed; return a description of what was done."""
+    slider = control.locator("input[type=range]")
+    if slider.count():
+        value = slider.evaluate("""(el, f) => {
+            const lo = +el.min, hi = +el.max;
+            let v = lo + f * (hi - lo);
+            if (Math.abs(v - +el.value) < 0.05 * (hi - lo)) v = lo + (1 - f) * (hi - lo);
+            el.value = v;
+            el.dispatchEvent(new Event('input', { bubbles: true }));
+            return +el.value; }""", ODD_FRACTIONS[k % len(ODD_FRACTIONS)])
+        return f"slider {slider.get_attribute('data-key')} to {value}"
     select = control.locator("select")
     n = select.locator("option").count()
     new = (select.evaluate("s => s.selectedIndex") + 1) % n
     select.select_option(index=new)
-    return f"dropdown option {new}"
-
-
-def wait_for_new_figure(root, before):
-    """Poll until the shown figure's bytes differ from ``before``; return the last digest."""
-    after = digest(root)
-    for _ in range(int(CHANGE_TIMEOUT_MS / 100)):
-        if after != before:
-            break
-        root.page.wait_for_timeout(100)
-        after = digest(root)
-    return after
+    return f"dropdown {select.get_attribute('data-key')} option {new}"
 
 
 def drive(browser, base_url, name) -> Visit:
-    """Open the explorer's page, record its traffic, move every static control once."""
+    """Open the explorer's page, record its traffic, move every control once."""
     visit = Visit(EXPLORER_PAGES[name])
     if not (BOOK_HTML / visit.path).exists():
         visit.problem = f"{visit.path} is missing from {BOOK_HTML}"
@@ -199,7 +202,7 @@ def drive(browser, base_url, name) -> Visit:
     try:
         page.goto(base_url + visit.path, wait_until="load")
         page.wait_for_load_state("networkidle")
-        if f"lib-explorer-{name}" not in (BOOK_HTML / visit.path).read_text(encoding="utf-8"):
+        if not re.search(rf'"kind":\s*"{name}"', (BOOK_HTML / visit.path).read_text(encoding="utf-8")):
             visit.problem = (f"{visit.path} embeds no {name} explorer: its chapter must display "
                              f"lib.widgets.{name}_explorer() (and the book be rebuilt)")
             return visit
@@ -213,14 +216,13 @@ def drive(browser, base_url, name) -> Visit:
         if root.count() != 1:
             visit.problem = f"{root.count()} {name} explorers on {visit.path}"
             return visit
-        if root.get_by_text(LIVE_TITLE).count() != 1:
-            visit.problem = f"the live controls on {visit.path} are not labelled {LIVE_TITLE!r}"
-            return visit
+        wait_for_update(root, 0)
         controls = root.locator(".lib-explorer-control")
         for k in range(controls.count()):
-            before = digest(root)
-            action = move(controls.nth(k))
-            visit.changes.append((f"control {k}: {action}", before, wait_for_new_figure(root, before)))
+            before, count = digest(root), updates(root)
+            action = move(controls.nth(k), k)
+            wait_for_update(root, count)
+            visit.changes.append((f"control {k}: {action}", before, digest(root)))
         return visit
     except PlaywrightError as err:  # e.g. no figure shown: record it, keep the traffic for the other tests
         visit.problem = f"{name} on {visit.path}: {str(err).splitlines()[0]}"
@@ -251,7 +253,7 @@ def visits(browser, base_url):
 def test_every_control_changes_the_figure_without_a_kernel(visits, name):
     visit = visits(name)
     assert visit.problem is None, visit.problem
-    assert visit.changes, f"no static controls found on {visit.path}"
+    assert len(visit.changes) >= 3, f"only {len(visit.changes)} controls found on {visit.path}"
     for action, before, after in visit.changes:
         assert after != before, f"{name} on {visit.path}: the figure did not change after {action}"
     shown = [visit.changes[0][1]] + [after for _, _, after in visit.changes]

@@ -62,8 +62,9 @@ Levels and phases
     :math:`\mathcal{A}` ends; refining there keeps the trapezoid rule's
     error, first order across a jump, small.
 
-Work is cut into blocks of gate states, computed in parallel with joblib
-and cached on disk (:mod:`lib.cache`). No random numbers are involved: the
+Work is cut into blocks of gate states, computed in parallel through
+:mod:`lib.parallel` (local processes or a Dask cluster) and cached on disk
+by the calling process (:mod:`lib.cache`). No random numbers are involved: the
 result does not depend on the number of workers.
 """
 from __future__ import annotations
@@ -544,7 +545,7 @@ def _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show):
     """
     from tqdm.auto import tqdm
 
-    func = cache.cached(_block) if use_cache else _block
+    from . import parallel
 
     def solve(levels, phases, scans, rest=False):
         y, vy = (np.zeros(1), np.zeros(1)) if rest else gate_states_flat(levels, phases)
@@ -555,13 +556,10 @@ def _solver(model, frozen, energy_tol, integ, n_jobs, use_cache, show):
                 b = idx[k: k + BLOCK_STATES]
                 blocks.append(b)
                 args.append((model, y[b], vy[b], frozen, int(scan), energy_tol, integ, cache.ENGINE_VERSION))
-        it = tqdm(args, desc="transmitting set", unit="block", disable=not show, leave=False)
-        if n_jobs == 1 or len(blocks) == 1:
-            results = [func(*a) for a in it]
-        else:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=min(n_jobs, len(blocks)))(delayed(func)(*a) for a in it)
+        with tqdm(total=len(args), desc="transmitting set", unit="block", disable=not show,
+                  leave=False) as bar:
+            results = parallel.cached_run(_block, args, n_jobs=n_jobs, use_cache=use_cache,
+                                          on_result=lambda k, r: bar.update())
         arrays = []
         for j in range(4):
             width = max(r[j].shape[1] for r in results)

@@ -13,6 +13,7 @@ CHAPTERS = {
     "book/stationary.html": ("Stationary oscillator", 2),
     "book/moving.html": ("Moving oscillator", 2),
     "book/conclusions.html": ("Conclusions", 0),
+    "book/cluster.html": ("sweeps on a cluster", 1),
     "book/reproducibility.html": ("reproducibility", 0),
     "book/references.html": ("References", 0),
 }

@@ -4,18 +4,21 @@ Every parallel loop of :mod:`lib` (ensemble chunks, phase-map row blocks,
 transmitting-set blocks, sweep points) goes through :func:`run`, which picks
 one of three ways:
 
-``serial``
-    In the calling process: one worker (``n_jobs == 1``), a single task, or
-    inside a Dask worker (work sent to a cluster never fans out again).
-``loky``
-    joblib's default backend: ``n_jobs`` local worker processes.
 ``dask``
     joblib's Dask backend (``joblib.parallel_config(backend="dask")``) with
-    a :class:`distributed.Client` connected to a scheduler, when one is set
-    by :func:`use_scheduler` / :func:`set_scheduler`, the command line's
-    ``--scheduler ADDRESS``, or the environment variable
+    a :class:`distributed.Client` connected to a scheduler, whenever one is
+    set: by :func:`use_scheduler` / :func:`set_scheduler`, the command
+    line's ``--scheduler ADDRESS``, or the environment variable
     ``ACTIVATION_SCHEDULER`` (empty or ``local``: no cluster). Every core of
-    the cluster is used; ``n_jobs`` does not apply.
+    the cluster is used; ``n_jobs`` does not apply (with a scheduler set,
+    even the explorers' live updates go to the cluster).
+``serial``
+    Without a scheduler, in the calling process for one worker
+    (``n_jobs == 1``) or a single task; and always inside a Dask worker
+    (work sent to a cluster never fans out again).
+``loky``
+    Without a scheduler, joblib's default backend: ``n_jobs`` local worker
+    processes.
 
 Results do not depend on the way: tasks carry their own seeds (see
 :mod:`lib.ensemble`) and results are combined on the client in a fixed

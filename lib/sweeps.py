@@ -349,10 +349,12 @@ def write_dataset(ds, path):
         tmp.replace(path)  # whole or nothing
     else:
         try:
-            import zarr  # noqa: F401
+            import zarr
         except ImportError:
             raise ValueError("writing .zarr needs the zarr package (pip install zarr); use .nc") from None
-        ds.to_zarr(path, mode="w")
+        # Zarr format 2 stores the experiment names (fixed-width text), which format 3 does not yet specify
+        version = int(zarr.__version__.split(".")[0])
+        ds.to_zarr(path, mode="w", **({"zarr_format": 2} if version >= 3 else {}))
     return path
 
 

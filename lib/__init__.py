@@ -25,6 +25,7 @@ from .barriers import frozen_barrier, relaxed_barrier, threshold_energy
 from .arrhenius import fit_arrhenius, fit_power_law, local_activation_energy
 from .transmitting import TransmittingSet, transmitting_set
 from .quadrature import Quadrature, activation_energy, low_temperature_limit
+from .sweeps import sweep, write_dataset
 
 __version__ = "1.0.0"
 
@@ -36,4 +37,5 @@ __all__ = [
     "frozen_barrier", "relaxed_barrier", "threshold_energy",
     "fit_arrhenius", "fit_power_law", "local_activation_energy",
     "TransmittingSet", "transmitting_set", "Quadrature", "activation_energy", "low_temperature_limit",
+    "sweep", "write_dataset",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,reproduce} --help``.
+"""Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,sweep,reproduce} --help``.
 
 Bad input gives a one-line message naming the parameter and exit status 2.
 """
@@ -86,6 +86,31 @@ def _add_run_args(p):
     p.add_argument("--integrator", choices=("adaptive", "paper"), default="adaptive",
                    help="adaptive Dormand-Prince 5(4) (default) or the paper's fixed-step RK5")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the on-disk cache")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on the Dask cluster of this scheduler, e.g. tcp://host:8786 (default: "
+                        "$ACTIVATION_SCHEDULER, else local processes); results are the same")
+
+
+def _values(text: str) -> list[float]:
+    """argparse type: a number, or ``LOW:HIGH:N`` for N evenly spaced values from LOW to HIGH."""
+    parts = text.split(":")
+    try:
+        if len(parts) == 1:
+            return [float(text)]
+        if len(parts) == 3:
+            try:
+                n = _integer(parts[2])
+            except argparse.ArgumentTypeError:
+                raise ValueError from None
+            low, high = float(parts[0]), float(parts[1])
+            if n < 1 or n > 100_000:
+                raise argparse.ArgumentTypeError(f"N in LOW:HIGH:N must be between 1 and 100000, got {text!r}")
+            if n == 1:
+                return [low]
+            return [low + (high - low) * k / (n - 1) for k in range(n)]
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"must be a number or LOW:HIGH:N, got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,6 +182,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the map: .png/.pdf/.svg (a figure), .json or .npz (the data)")
     _add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object with the grid")
+
+    p = sub.add_parser("sweep", help="P and E_a over a grid of parameters, written as a labelled dataset",
+                       description="Transmission probability and activation energy over the product grid "
+                                   "of experiments, impact parameters, masses, U0 and lambda, at the given "
+                                   "temperatures, by Monte Carlo or quadrature. Each grid point is one "
+                                   "cache entry, so an interrupted sweep resumes. Writes an xarray "
+                                   "Dataset (.nc, NetCDF, or .zarr). Values: numbers, or LOW:HIGH:N.")
+    p.add_argument("--experiment", "-e", nargs="+", default=["thermal"], choices=tuple(EXPERIMENT_REGISTRY),
+                   metavar="E", help="experiments (default thermal): " + ", ".join(EXPERIMENT_REGISTRY))
+    for flags, dest, default, text in ((("--impact", "-s"), "impact", [0.0], "impact parameters s (default 0)"),
+                                       (("--mass", "-M"), "mass", [1.0], "masses M (default 1)"),
+                                       (("--u0",), "u0", [10.0], "heights U0 (default 10)"),
+                                       (("--lam",), "lam", [2.0], "widths lambda (default 2)")):
+        p.add_argument(*flags, dest=dest, type=_values, nargs="+", default=[default], metavar="V", help=text)
+    p.add_argument("--temperature", "-T", type=_values, nargs="+", required=True, metavar="T",
+                   help="temperatures omega_T (numbers or LOW:HIGH:N)")
+    p.add_argument("--method", "-m", choices=("montecarlo", "quadrature"), default="montecarlo",
+                   help="sample trials (default) or integrate over the transmitting set")
+    p.add_argument("--trials", "-n", type=_integer, default=None, metavar="N",
+                   help="trials per temperature (montecarlo; default 10000)")
+    p.add_argument("--seed", type=_integer, default=None, metavar="K", help="random seed (montecarlo; default 0)")
+    p.add_argument("--tolerance", type=float, default=None, metavar="TOL",
+                   help="relative accuracy of P (quadrature; default 1e-3)")
+    p.add_argument("--out", "-o", metavar="FILE", help="write the dataset: .nc (NetCDF, h5netcdf) or .zarr")
+    _add_run_args(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     p = sub.add_parser("reproduce", help="compute the data of the paper's figures",
                        description="Compute the data of Figs. 3-5 at the paper's resolution and write "
@@ -302,7 +353,45 @@ def _cmd_reproduce(args):
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
-COMMANDS = {"probability": _cmd_probability, "transmitting-set": _cmd_transmitting_set,
+def _cmd_sweep(args):
+    from .sweeps import check_output, sweep, write_dataset
+
+    def flat(groups):
+        return [v for group in groups for v in group]
+
+    out = None
+    if args.method == "quadrature" and (args.trials is not None or args.seed is not None):
+        raise ValueError("--trials and --seed apply to --method montecarlo only")
+    if args.out:
+        check_output(args.out, "--out")
+        out = (_writable_file(args.out, (".nc",)) if args.out.lower().endswith(".nc")
+               else _writable_folder(args.out))
+    method_options = ({"tolerance": args.tolerance} if args.method == "quadrature"
+                      else {"trials": 10_000 if args.trials is None else args.trials,
+                            "seed": 0 if args.seed is None else args.seed, "tolerance": args.tolerance})
+    ds = sweep(args.experiment, flat(args.impact), flat(args.mass), flat(args.u0), flat(args.lam),
+               omega_T=flat(args.temperature), method=args.method, integrator=args.integrator,
+               n_jobs=args.jobs, progress=False if args.quiet else None, use_cache=not args.no_cache,
+               **method_options)
+    if out is not None:
+        write_dataset(ds, out)
+        print(out)
+    else:
+        print(ds)
+
+
+def _use_scheduler(args):
+    """Connect at once to the scheduler of ``--scheduler`` or ``$ACTIVATION_SCHEDULER`` (fail fast)."""
+    from . import parallel
+
+    if getattr(args, "scheduler", None) is not None:
+        parallel.set_scheduler(args.scheduler)
+    address = parallel.scheduler_address()
+    if address is not None and hasattr(args, "scheduler"):
+        parallel.get_client(address)
+
+
+COMMANDS = {"probability": _cmd_probability, "sweep": _cmd_sweep, "transmitting-set": _cmd_transmitting_set,
             "barrier": _cmd_barrier,
             "phase-space": _cmd_phase_space, "reproduce": _cmd_reproduce}
 
@@ -311,6 +400,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _use_scheduler(args)
         COMMANDS[args.command](args)
     except ValueError as exc:
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)

@@ -15,7 +15,8 @@ Reproducibility
     see the same random draws for the same seed.
 
 Parallelism
-    Chunks run in worker processes with joblib (loky backend).
+    Chunks run through :mod:`lib.parallel`: in local worker processes
+    (joblib's loky backend) or on a Dask cluster (``ACTIVATION_SCHEDULER``).
 
 Caching
     Results are cached on disk (:mod:`lib.cache`); repeated calls return at
@@ -272,8 +273,31 @@ def run_chunk(experiment: str, model: Model, omega_T: float, size: int, seed: in
             int(result.evaluations.sum()), sums)
 
 
-def _indexed_chunk(k, *args):
-    return k, run_chunk(*args)
+def chunk_tasks(experiment, model, omega_T, trials, seed, integrator):
+    """Work units of one ensemble: ``(units, tasks)``, ``units[k] = (temperature index, chunk, size)``
+    and ``tasks[k]`` the arguments of :func:`run_chunk` for it."""
+    units = list(_chunks(omega_T.size, trials))
+    tasks = [(experiment, model, float(omega_T[i]), size, seed, i, c, integrator) for i, c, size in units]
+    return units, tasks
+
+
+def assemble(experiment, model, omega_T, trials, seed, integrator, units, chunk_results) -> "Transmission":
+    """Combine the results of :func:`run_chunk` (in task order) into a :class:`Transmission`.
+
+    Sums run in the fixed order of the units, so the result is bitwise the
+    same however and wherever the chunks ran.
+    """
+    transmitted = np.zeros(omega_T.size, dtype=np.int64)
+    undecided = np.zeros(omega_T.size, dtype=np.int64)
+    energy_sums = np.zeros((omega_T.size, 4))
+    evaluations = 0
+    for (i, _, _), (tr, und, ev, sums) in zip(units, chunk_results):
+        transmitted[i] += tr
+        undecided[i] += und
+        evaluations += ev
+        energy_sums[i] += sums
+    return Transmission(experiment, model, integrator.name, omega_T, trials, seed,
+                        transmitted, undecided, evaluations, energy_sums)
 
 
 def _compute(experiment, model, omega_T, trials, seed, integrator, engine_version,
@@ -281,35 +305,17 @@ def _compute(experiment, model, omega_T, trials, seed, integrator, engine_versio
     """Uncached ensemble; arguments already validated."""
     from tqdm.auto import tqdm
 
-    units = list(_chunks(omega_T.size, trials))
-    tasks = [(k, experiment, model, float(omega_T[i]), size, seed, i, c, integrator)
-             for k, (i, c, size) in enumerate(units)]
-    transmitted = np.zeros(omega_T.size, dtype=np.int64)
-    undecided = np.zeros(omega_T.size, dtype=np.int64)
-    evaluations = 0
+    from . import parallel
+
+    units, tasks = chunk_tasks(experiment, model, omega_T, trials, seed, integrator)
+    results = [None] * len(tasks)
     label = f"{experiment} s={model.s:g} M={model.M:g}"
     with tqdm(total=omega_T.size * trials, unit="traj", unit_scale=True, desc=label,
               disable=not progress, leave=False, smoothing=0.05) as bar:
-        if n_jobs == 1 or len(tasks) == 1:
-            results = (_indexed_chunk(*task) for task in tasks)
-        else:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator_unordered")(
-                delayed(_indexed_chunk)(*task) for task in tasks)
-        chunk_sums = np.zeros((len(units), 4))
-        for k, (tr, und, ev, sums) in results:
-            i, _, size = units[k]
-            transmitted[i] += tr
-            undecided[i] += und
-            evaluations += ev
-            chunk_sums[k] = sums
-            bar.update(size)
-    energy_sums = np.zeros((omega_T.size, 4))
-    for k, (i, _, _) in enumerate(units):  # in a fixed order: bitwise the same for any n_jobs
-        energy_sums[i] += chunk_sums[k]
-    return Transmission(experiment, model, integrator.name, omega_T, trials, seed,
-                        transmitted, undecided, evaluations, energy_sums)
+        for k, out in parallel.run(run_chunk, tasks, n_jobs=n_jobs, ordered=False):
+            results[k] = out
+            bar.update(units[k][2])
+    return assemble(experiment, model, omega_T, trials, seed, integrator, units, results)
 
 
 METHODS = ("montecarlo", "quadrature")

@@ -136,17 +136,14 @@ def _rows(model, phase, particle_energy, oscillator_energy, convention, integrat
 
 def _compute_map(model, phase, particle_energy, oscillator_energy, convention, integrator,
                  engine_version, n_jobs=1):
-    n_osc = oscillator_energy.size
-    if n_jobs == 1 or n_osc * particle_energy.size < 5000:
-        transmitted = _rows(model, phase, particle_energy, oscillator_energy, convention, integrator)
-    else:
-        from joblib import Parallel, delayed
+    from . import parallel
 
-        blocks = np.array_split(np.arange(n_osc), min(n_osc, 16))
-        parts = Parallel(n_jobs=min(n_jobs, len(blocks)))(
-            delayed(_rows)(model, phase, particle_energy, oscillator_energy[b], convention, integrator)
-            for b in blocks)
-        transmitted = np.concatenate(parts, axis=0)
+    n_osc = oscillator_energy.size
+    n_blocks = 1 if n_osc * particle_energy.size < 5000 else min(n_osc, 16)
+    blocks = np.array_split(np.arange(n_osc), n_blocks)
+    tasks = [(model, phase, particle_energy, oscillator_energy[b], convention, integrator) for b in blocks]
+    parts = [part for _, part in parallel.run(_rows, tasks, n_jobs=n_jobs)]
+    transmitted = np.concatenate(parts, axis=0)
     return PhaseSpaceMap(model, float(phase), convention, particle_energy, oscillator_energy,
                          transmitted, integrator.name)
 

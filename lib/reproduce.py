@@ -180,15 +180,59 @@ def _protocol(figure: str, trials: int, seed: int, integrator: str) -> dict:
             "temperatures": paper_temperatures().tolist(), "trials": trials, "seed": seed, **common}
 
 
+def ensemble_dataset(figure: str, data: dict, *, trials: int, seed: int, integrator: str):
+    """Fig. 4 or 5 as an :class:`xarray.Dataset` (:func:`lib.sweeps.transmission_dataset`).
+
+    Dimensions ``experiment, impact, mass, U0, lam, omega_T`` (U0 and lambda
+    of length one); ``data`` as returned by :func:`ensemble_data`.
+    """
+    from .sweeps import transmission_dataset
+
+    model = Model()
+    axes = {"experiment": FIGURE_EXPERIMENTS[figure], "impact": IMPACTS, "mass": MASSES,
+            "U0": (model.U0,), "lam": (model.lam,)}
+    results = [data[(e, s, M)] for e in axes["experiment"] for s in IMPACTS for M in MASSES]
+    ds = transmission_dataset(results, axes, results[0].omega_T, method="montecarlo", integrator=integrator,
+                              trials=trials, seed=seed)
+    ds.attrs["title"] = f"Fig. {figure} of Noori, Olsen, Rodin (lib.reproduce)"
+    return ds
+
+
+def phase_space_dataset(maps: dict, *, integrator: str):
+    """Fig. 3 as an :class:`xarray.Dataset`: ``transmitted`` (1 or 0) over
+    ``impact, phase, oscillator_energy, particle_energy``; ``maps`` as
+    returned by :func:`phase_space_data`."""
+    import xarray as xr
+
+    impacts = sorted({s for s, _ in maps})
+    phases = sorted({phi for _, phi in maps})
+    first = next(iter(maps.values()))
+    cube = np.stack([np.stack([maps[(s, phi)].transmitted for phi in phases]) for s in impacts])
+    ds = xr.Dataset({"transmitted": (("impact", "phase", "oscillator_energy", "particle_energy"),
+                                     cube.astype(np.int8))},
+                    coords={"impact": np.array(impacts, dtype=float), "phase": np.array(phases, dtype=float),
+                            "oscillator_energy": first.oscillator_energy,
+                            "particle_energy": first.particle_energy})
+    ds["transmitted"].attrs["long_name"] = "1 where the particle is transmitted"
+    ds.attrs.update({"title": "Fig. 3 of Noori, Olsen, Rodin (lib.reproduce)", "mass": first.model.M,
+                     "U0": first.model.U0, "lam": first.model.lam, "x0": first.model.x0,
+                     "convention": first.convention, "integrator": integrator,
+                     "engine_version": cache.ENGINE_VERSION, "lib_version": __version__})
+    return ds
+
+
 def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIALS, seed: int = PAPER_SEED,
               integrator: str = "adaptive", n_jobs=None, progress=None,
               use_cache: bool = True) -> list[Path]:
     """Compute the data of ``figures`` and write it, with its parameters, to ``out_dir``.
 
     For each figure ``N`` writes ``figureN.json`` (parameters, and every
-    number plotted) and ``figureN.npz`` (the same as arrays). Returns the
-    paths written.
+    number plotted), ``figureN.npz`` (the same as arrays) and ``figureN.nc``
+    (a labelled xarray Dataset, NetCDF with the h5netcdf engine; open it
+    with ``xarray.open_dataset``). Returns the paths written.
     """
+    from .sweeps import write_dataset
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -210,6 +254,7 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
                                "transmitted_fraction": m.transmitted_fraction})
             arrays["particle_energy"] = next(iter(maps.values())).particle_energy
             arrays["oscillator_energy"] = next(iter(maps.values())).oscillator_energy
+            dataset = phase_space_dataset(maps, integrator=integrator)
         else:
             data = ensemble_data(fig, trials=trials, seed=seed, integrator=integrator, n_jobs=n_jobs,
                                  progress=progress, use_cache=use_cache)
@@ -219,10 +264,11 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
                 arrays[key + "_transmitted"] = r.transmitted
                 panels.append({"key": key, **r.to_dict()})
             arrays["temperature"] = paper_temperatures()
+            dataset = ensemble_dataset(fig, data, trials=trials, seed=seed, integrator=integrator)
         meta["panels"] = panels
         meta["seconds"] = round(time.perf_counter() - t0, 1)
         jpath, npath = out / f"figure{fig}.json", out / f"figure{fig}.npz"
         jpath.write_text(json.dumps(meta, indent=1))
         np.savez_compressed(npath, **arrays)
-        written += [jpath, npath]
+        written += [jpath, npath, write_dataset(dataset, out / f"figure{fig}.nc")]
     return written

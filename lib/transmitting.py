@@ -66,8 +66,9 @@ Levels and phases
     :math:`\mathcal{A}` ends; refining there keeps the trapezoid rule's
     error, first order across a jump, small.
 
-Work is cut into blocks of gate states, computed in parallel with joblib
-and cached on disk (:mod:`lib.cache`). No random numbers are involved: the
+Work is cut into blocks of gate states, computed in parallel through
+:mod:`lib.parallel` (local processes or a Dask cluster) and cached on disk
+by the calling process (:mod:`lib.cache`). No random numbers are involved: the
 result does not depend on the number of workers.
 """
 from __future__ import annotations
@@ -612,7 +613,8 @@ def _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show):
     """
     from tqdm.auto import tqdm
 
-    func = cache.cached(_block) if use_cache else _block
+    from . import parallel
+
     frozen = gate == "frozen"
 
     def solve(levels, phases, scans):
@@ -624,18 +626,10 @@ def _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show):
                 b = idx[k: k + BLOCK_STATES]
                 blocks.append(b)
                 args.append((model, y[b], vy[b], frozen, int(scan), energy_tol, integ, cache.ENGINE_VERSION))
-        # blocks already in the cache are loaded here; only the others go to the workers
-        results = [func(*a) if use_cache and func.check_call_in_cache(*a) else None for a in args]
-        todo = [i for i, r in enumerate(results) if r is None]
-        it = tqdm([args[i] for i in todo], desc="transmitting set", unit="block", disable=not show, leave=False)
-        if n_jobs == 1 or len(todo) <= 1:
-            fresh = [func(*a) for a in it]
-        else:
-            from joblib import Parallel, delayed
-
-            fresh = Parallel(n_jobs=min(n_jobs, len(todo)))(delayed(func)(*a) for a in it)
-        for i, r in zip(todo, fresh):
-            results[i] = r
+        with tqdm(total=len(args), desc="transmitting set", unit="block", disable=not show,
+                  leave=False) as bar:
+            results = parallel.cached_run(_block, args, n_jobs=n_jobs, use_cache=use_cache,
+                                          on_result=lambda k, r: bar.update())
         arrays = []
         for j in range(4):
             width = max(r[j].shape[1] for r in results)

@@ -14,6 +14,7 @@ CHAPTERS = {
     "book/moving.html": ("Moving oscillator", 3),
     "book/beyond.html": ("Beyond the paper", 4),
     "book/conclusions.html": ("Conclusions", 0),
+    "book/cluster.html": ("sweeps on a cluster", 1),
     "book/reproducibility.html": ("reproducibility", 0),
     "book/references.html": ("References", 0),
 }

@@ -76,6 +76,7 @@ import numpy as np
 from . import cache
 from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
 from .experiments import initial_states, level_amplitude, oscillator_state
+from .inputs import check_integer
 from .model import Model, check_finite
 
 NEGLIGIBLE = 1e-12
@@ -107,6 +108,9 @@ GATES = ("frozen", "rest", "levels")
 DEFAULT_REFINE = 4
 """Passes of phase refinement where the intervals jump."""
 
+MAX_REFINE = 20
+"""Most passes of phase refinement (cells then shrink a million-fold)."""
+
 JUMP_FACTOR = 4.0
 """A boundary change across a cell larger than this times the level's median change marks a jump."""
 
@@ -130,10 +134,7 @@ def level_nodes(n_max: int) -> np.ndarray:
     ``0, 1, ..., DENSE_LEVELS - 1``, then steps that double every
     :data:`NODES_PER_OCTAVE` nodes (16, 18, ..., 30, 32, 36, ...).
     """
-    if isinstance(n_max, (bool, np.bool_)) or int(n_max) != n_max or n_max < 0:
-        raise ValueError(f"level cutoff must be a non-negative integer, got {n_max!r}")
-    if n_max > MAX_LEVEL:
-        raise ValueError(f"level cutoff must be at most {MAX_LEVEL}, got {n_max!r}")
+    n_max = check_integer("level cutoff", n_max, minimum=0, maximum=MAX_LEVEL)
     nodes = list(range(min(int(n_max), DENSE_LEVELS - 1) + 1))
     n, step = DENSE_LEVELS, DENSE_LEVELS // NODES_PER_OCTAVE
     while nodes[-1] < n_max:
@@ -373,10 +374,8 @@ class TransmittingSet:
         }
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
-    return int(value)
+def _check_int(name, value, minimum, maximum=None):
+    return check_integer(name, value, minimum=minimum, maximum=maximum)
 
 
 def _jump_cells(phases, lower, upper, energy_tol):
@@ -436,7 +435,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     energy_tol = check_finite("energy tolerance", energy_tol, positive=True)
     integ: Integrator = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)
-    refine = _check_int("refine", refine, 0)
+    refine = _check_int("refine", refine, 0, MAX_REFINE)
     frozen = gate == "frozen"
     levels = level_nodes(n_max) if gate == "levels" else np.zeros(1, dtype=np.int64)
     scans = _per_level("scan", scan, levels.size, 4)

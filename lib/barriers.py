@@ -153,14 +153,20 @@ def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive
     The energies in ``[e_low, e_high]`` (default ``e_high = 1.5 U0``) are
     scanned on a grid of ``grid`` points; every outcome change is then
     narrowed by repeated scans of its bracket (``grid`` energies at once,
-    so each round shrinks it ``grid - 1``-fold) to a relative width ``tol``.
+    so each round shrinks it ``grid - 1``-fold) to a relative width ``tol``
+    (in [1e-15, 0.1]; the narrowing also stops at floating resolution).
     """
     from .experiments import initial_states
     from .integrate import TRANSMITTED, run
 
-    e_high = 1.5 * model.U0 if e_high is None else float(e_high)
-    if not 0 < e_low < e_high:
+    from .inputs import check_finite, check_integer
+
+    e_low = check_finite("e_low", e_low, positive=True)
+    e_high = 1.5 * model.U0 if e_high is None else check_finite("e_high", e_high, positive=True, high=1e6)
+    if not e_low < e_high:
         raise ValueError(f"need 0 < e_low < e_high, got {e_low!r}, {e_high!r}")
+    grid = check_integer("grid", grid, minimum=3, maximum=100_000)
+    tol = check_finite("tol", tol, low=1e-15, high=0.1)
 
     def passes(energies):
         states = initial_states(energies, 0.0, 0.0, model)
@@ -176,6 +182,8 @@ def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive
             sub = np.linspace(lo, hi, int(grid))
             out = passes(sub)
             j = int(np.nonzero(out != lo_passes)[0][0])
+            if (sub[j - 1], sub[j]) == (lo, hi):  # at floating resolution
+                break
             lo, hi = sub[j - 1], sub[j]
         transitions.append(0.5 * (lo + hi))
     transitions = np.array(transitions)

@@ -90,6 +90,8 @@ def _writable_file(path, suffixes) -> Path:
     if path.is_dir():
         raise IsADirectoryError(f"--out {str(path)!r} is a folder, not a file")
     parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(f"--out {str(path)!r}: {str(parent)!r} is a file, not a folder")
     if not parent.is_dir():
         raise NotADirectoryError(f"--out {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
@@ -360,15 +362,20 @@ def main(argv=None) -> int:
     def one_line(message, category, filename, lineno, file=None, line=None):
         print(f"{prog}: warning: {message}", file=sys.stderr)
 
-    in_main_thread = threading_is_main()
-    old_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    # from here on, SIGINT and SIGTERM unwind as KeyboardInterrupt, so that workers are shut down
+    # (before, while `python -m lib` imports, lib's start-up handler ends the process in one line)
+    handlers = {}
+    if threading_is_main():
+        for signum, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _raise_terminated)):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                handlers[signum] = signal.signal(signum, handler)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = one_line
             return _run(prog, args)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, old_handler)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def threading_is_main() -> bool:

@@ -17,6 +17,7 @@ import pytest
 import lib
 from lib.ensemble import MAX_TRAJECTORIES, check_jobs
 from lib.integrate import ADAPTIVE
+from lib.validation import agreement
 
 
 def cli(*args, timeout=120, env=None, **kw):
@@ -59,6 +60,7 @@ def test_unbounded_or_inexact_input_is_a_usage_error(args, message):
     (["phase-space", "--grid", 2000, "--out", "/proc/nowhere/map.png"], "does not exist"),
     (["transmitting-set", "--out", "/proc/nowhere/set.json"], "does not exist"),
     (["reproduce", "--out", "/etc/hostname"], "is a file, not a folder"),
+    (["phase-space", "--grid", 2000, "--out", "/etc/hostname/map.png"], "'/etc/hostname' is a file, not a folder"),
 ])
 def test_bad_output_path_fails_before_any_work(args, message, tmp_path):
     # a 2000 x 2000 map takes minutes: the check must come first
@@ -214,6 +216,12 @@ def test_the_corners_of_the_ranges_end_in_bounded_time(args):
     (lambda: lib.transmitting_set(lib.Model(), "levels", n_max=float("inf")), "level cutoff must be"),
     (lambda: lib.transmitting_set(lib.Model(), "levels", refine=10**9), "refine must be"),
     (lambda: lib.relaxed_barrier(lib.Model(), grid=float("nan")), "grid must be"),
+    (lambda: lib.threshold_energy(lib.Model(), tol=1e-300), "tol must be between 1e-15 and 0.1"),
+    (lambda: lib.threshold_energy(lib.Model(), grid=1e9), "grid must be an integer from 3 to 100000"),
+    (lambda: ADAPTIVE.with_options(max_steps=float("inf")), "max_steps must be an integer"),
+    (lambda: ADAPTIVE.with_options(rtol=1j), "rtol must be a real number"),
+    (lambda: agreement("thermal", lib.Model(), [2.0], trials=None), "trials must be"),
+    (lambda: agreement("thermal", lib.Model(), [2.0], seed=None), "seed must be"),
 ])
 def test_api_raises_value_error_naming_the_parameter(call, message):
     with pytest.raises(ValueError, match=message) as info:

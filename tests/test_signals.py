@@ -94,3 +94,22 @@ def test_signal_stops_cleanly_and_the_rerun_resumes_bitwise(signum, uninterrupte
     assert rerun.returncode == 0, err
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == uninterrupted
     assert all(e.stat().st_mtime_ns == t for e, t in stamps.items()), "kept blocks were recomputed"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("delay", [1.5, 6.0])
+def test_early_signal_is_one_line(signum, delay):
+    """While `python -m lib` imports (about the first 2 s) or early in the work: one line, 128 + signal.
+
+    (Only the interpreter's own start-up, before any of lib runs, about 0.2 s, keeps Python's default.)
+    """
+    env = dict(os.environ, ACTIVATION_CACHE="off", ACTIVATION_PROGRESS="0")
+    proc = subprocess.Popen([sys.executable, "-m", "lib", "probability", "-e", "thermal", "-T", "2", "-n", "4000000",
+                             "-j", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    assert proc.poll() is None
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and f"interrupted ({signal.Signals(signum).name})" in lines[0], err

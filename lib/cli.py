@@ -5,8 +5,9 @@ a refusal by the system (a file that cannot be written) exit status 1; a
 closed pipe a quiet exit with status 141. Warnings (a damaged or unusable
 cache entry, undecided trajectories) are one line each on standard error.
 Ctrl-C (SIGINT) and SIGTERM stop the work alike: finished blocks stay in the
-cache, worker processes are shut down and their shared-memory files
-removed, one line is printed, and the exit status is 130 or 143.
+cache, worker processes are shut down, the process exits normally (so its
+shared-memory files are removed by joblib's exit handlers), one line is
+printed, and the exit status is 130 or 143.
 """
 from __future__ import annotations
 
@@ -39,12 +40,13 @@ def _raise_terminated(signum, frame):
 
 
 def shutdown_workers() -> None:
-    """Stop this process's worker processes and remove what they leave in shared memory.
+    """Stop the worker processes of joblib's reusable loky executor, if one was started.
 
-    Kills the workers of joblib's reusable loky executor (if one was started),
-    then removes this process's joblib memory-mapping folders and loky
-    semaphores from ``/dev/shm`` (they would otherwise wait for the
-    resource tracker, which outlives an interrupted run).
+    Called when a command is interrupted. The process then exits normally, so
+    joblib's and loky's exit handlers remove their memory-mapping folders and
+    semaphores from ``/dev/shm`` and unregister them from the resource tracker,
+    which then exits quietly. (Removing those files here instead would make
+    the tracker warn about them.)
     """
     try:
         from joblib.externals.loky import reusable_executor
@@ -54,18 +56,6 @@ def shutdown_workers() -> None:
             executor.shutdown(wait=True, kill_workers=True)
     except Exception:  # best effort: never mask the interruption itself
         pass
-    shm = Path("/dev/shm")
-    if not shm.is_dir():
-        return
-    import shutil
-
-    pid = os.getpid()
-    for pattern in (f"joblib_memmapping_folder_{pid}_*", f"sem.loky-{pid}-*"):
-        for path in shm.glob(pattern):
-            try:
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-            except OSError:
-                pass
 
 
 def _integer(text: str) -> int:

@@ -28,7 +28,13 @@ def reproduce(out, cache_dir, **kw):
     env = dict(os.environ, ACTIVATION_CACHE=str(cache_dir), ACTIVATION_PROGRESS="0")
     env.pop("ACTIVATION_JOBS", None)
     return subprocess.Popen([sys.executable, "-m", "lib", *ARGS, "--out", str(out)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals, **kw)
+
+
+def _default_signals():
+    # a test run in the background inherits an ignored SIGINT; the command under test should not
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +111,8 @@ def test_early_signal_is_one_line(signum, delay):
     """
     env = dict(os.environ, ACTIVATION_CACHE="off", ACTIVATION_PROGRESS="0")
     proc = subprocess.Popen([sys.executable, "-m", "lib", "probability", "-e", "thermal", "-T", "2", "-n", "4000000",
-                             "-j", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "-j", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)
     time.sleep(delay)
     assert proc.poll() is None
     proc.send_signal(signum)

@@ -15,6 +15,25 @@ Quick start::
     result = lib.transmission_probability("deflected", model, [2, 5, 20], trials=2000)
     result.probability, result.stderr
 """
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"]:  # being imported by `python -m lib` (argv[0] is "-m" only then)
+    def _stop_while_starting(signum, frame):
+        """Ctrl-C or SIGTERM before the command has started: one line, no traceback, nothing to clean up."""
+        import os
+        import signal
+
+        os.write(2, f"python -m lib: interrupted ({signal.Signals(signum).name})\n".encode())
+        os._exit(128 + signum)
+
+    def _catch_signals_while_starting():
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # a background job keeps ignoring them
+                signal.signal(signum, _stop_while_starting)
+
+    _catch_signals_while_starting()
 from .model import Model
 from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
 from .integrate import ADAPTIVE, PAPER, Integrator, Outcomes, Trajectory, run, trajectory

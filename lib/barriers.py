@@ -49,6 +49,16 @@ def _curvature(model: Model, y):
     return 1.0 + model.interaction(0.0, y)[3]
 
 
+def _is_minimum(model: Model, y: float) -> bool:
+    """Whether the root ``y`` of :math:`f'` is a minimum: positive curvature, or a flat
+    (quartic) minimum where :math:`f''(y) = 0` and :math:`f` rises on both sides."""
+    curvature = float(_curvature(model, y))
+    if curvature != 0.0:
+        return curvature > 0
+    f0, h = float(relaxed_energy(model, y)), 1e-3 * model.lam
+    return float(relaxed_energy(model, y - h)) >= f0 and float(relaxed_energy(model, y + h)) >= f0
+
+
 @dataclass(frozen=True)
 class RelaxedBarrier:
     """The relaxed barrier and every stable configuration found.
@@ -77,19 +87,31 @@ def relaxed_barrier(model: Model, grid: int = 4001) -> RelaxedBarrier:
     ----------
     model : Model
     grid : int
-        Points used to bracket the roots of :math:`f'(y)`.
+        Points of each of the two grids that bracket the roots of :math:`f'(y)`:
+        one over every possible root, one a few widths :math:`\\lambda` around
+        :math:`y = s`, where a narrow or strong repulsion puts roots closer
+        together than the first grid's spacing.
     """
     from scipy.optimize import brentq
 
+    from .inputs import check_integer
+
+    grid = check_integer("grid", grid, minimum=101, maximum=10**6)
     bound = model.U0 / (model.lam * math.sqrt(math.e)) + abs(model.s) + 1.0
-    ys = np.linspace(-bound, bound, int(grid))
+    # Away from y = s (by more than `reach` widths) the repulsion's slope is below
+    # 1e-3 of the well's, so f' has no root there but the one near y = 0, which the
+    # coarse grid over [-bound, bound] brackets; near y = s the roots lie within
+    # `reach` widths and are bracketed on a grid fine on the scale of lambda.
+    reach = math.sqrt(2.0 * math.log(max(model.U0 / model.lam**2, 1.0) * 1e3 + 1.0)) + 2.0
+    ys = np.union1d(np.linspace(-bound, bound, grid),
+                    np.clip(model.s + model.lam * np.linspace(-reach, reach, grid), -bound, bound))
     g = _slope(model, ys)
     roots = [float(y) for y, v in zip(ys, g) if v == 0.0]
     for i in np.nonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)[0]:
         roots.append(brentq(lambda y: float(_slope(model, y)), ys[i], ys[i + 1], xtol=1e-14, rtol=1e-15))
-    minima = sorted((float(relaxed_energy(model, y)), y) for y in roots if _curvature(model, y) > 0)
-    if not minima:  # cannot happen: f grows like y^2/2, so it has a minimum
-        raise RuntimeError("no stable minimum found")
+    minima = sorted((float(relaxed_energy(model, y)), y) for y in roots if _is_minimum(model, y))
+    if not minima:  # f grows like y^2/2, so it has a minimum, and the grids bracket it
+        raise RuntimeError(f"no stable minimum found for {model}; please report this")
     energy, y_star = minima[0]
     return RelaxedBarrier(energy, y_star, tuple((y, e) for e, y in minima), model)
 
@@ -131,11 +153,14 @@ def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive
     Read off the transmitting set of a gate at rest (held when ``frozen``),
     :func:`lib.transmitting.transmitting_set`: ``grid`` energies scanned in
     :math:`(0, U_0)` (everything above :math:`U_0` transmits, which that
-    module proves), every outcome change bisected to ``tol * U0``.
+    module proves), every outcome change bisected to ``tol * U0``
+    (``tol`` in [1e-15, 0.1], ``grid`` from 4 to 4096).
     """
-    from .transmitting import transmitting_set
+    from .inputs import check_finite, check_integer
+    from .transmitting import MAX_GRID, transmitting_set
 
-    tol = check_finite("tol", tol, positive=True)
+    tol = check_finite("tol", tol, low=1e-15, high=0.1)
+    grid = check_integer("grid", grid, minimum=4, maximum=MAX_GRID)
     if model.U0 == 0.0:
         return Threshold(0.0, np.zeros(0), True, model, frozen)
     ts = transmitting_set(model, "frozen" if frozen else "rest", scan=grid, energy_tol=tol * model.U0,

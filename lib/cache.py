@@ -1,12 +1,26 @@
-"""On-disk cache of expensive results (joblib.Memory).
+"""On-disk cache of expensive results, sealed with a checksum.
 
 Results are keyed by every argument that changes them (experiment, model,
-temperatures, trials, seed, integrator, grid, ...) and by
-:data:`ENGINE_VERSION`, and joblib also invalidates an entry when the cached
-function's code changes. Arguments that cannot change a result (number of
-workers, progress bars) are ignored. joblib writes an entry only after the
-computation has returned, to a temporary file that is then renamed, so an
-interrupted run never leaves a partial result behind.
+temperatures, trials, seed, integrator, grid, ...), hashed with
+:func:`joblib.hash`, by the cached function's name and source, and by
+:data:`ENGINE_VERSION`. Arguments that cannot change a result (number of
+workers, progress bars) are ignored.
+
+Each entry is one file, ``<location>/results/<module>.<function>/<key>/output.pkl``:
+a magic line, the SHA-256 of the payload, then the payload (the pickled
+result). It is written only after the computation has returned, to a
+temporary file in the same folder that is then renamed over the entry, so an
+interrupted run never leaves a partial result behind and concurrent runs
+never see one. On load the checksum is verified: a damaged entry (a flipped
+bit, garbled bytes, a truncated or empty file) is discarded with one
+:class:`CacheWarning` and the result is recomputed, so the cache never
+returns a wrong result.
+
+A cache that cannot be used (a read-only, immutable or full disk, a path
+under ``/proc``, a regular file where the folder should be) never stops the
+work: the result is computed without the cache, with one
+:class:`CacheWarning` per location and process, and a failed write removes
+its temporary file.
 
 :data:`ENGINE_VERSION` is not bumped by hand: it is a hash of the source of
 every module that computes results (:data:`ENGINE_MODULES`), read once at
@@ -18,9 +32,13 @@ else ``$XDG_CACHE_HOME/oscillator-activation`` (``~/.cache/oscillator-activation
 """
 from __future__ import annotations
 
-import functools
 import hashlib
+import inspect
 import os
+import pickle
+import shutil
+import uuid
+import warnings
 from pathlib import Path
 
 ENGINE_MODULES = ("model", "tableaus", "fastmath", "kernels", "integrate", "experiments", "ensemble",
@@ -55,6 +73,16 @@ ENGINE_VERSION = engine_version()
 
 ENV_VAR = "ACTIVATION_CACHE"
 
+MAGIC = b"activation-cache 1\n"
+"""First bytes of every entry; the SHA-256 of the payload (32 bytes) follows, then the payload."""
+
+STORE = "results"
+"""Subfolder of the location that holds the entries."""
+
+
+class CacheWarning(UserWarning):
+    """The cache could not be used or held a damaged entry; the result was computed afresh."""
+
 
 def cache_dir() -> Path | None:
     """The cache directory, or ``None`` when caching is disabled."""
@@ -67,24 +95,194 @@ def cache_dir() -> Path | None:
     return Path(base) / "oscillator-activation"
 
 
-@functools.lru_cache(maxsize=None)
-def _memory(location: str | None):
-    from joblib import Memory
-
-    return Memory(location, verbose=0)
+_unusable: set[str] = set()
+"""Locations found unusable in this process (warned about once, then skipped)."""
 
 
-def memory():
-    """The :class:`joblib.Memory` for the current cache location."""
-    d = cache_dir()
-    return _memory(None if d is None else str(d))
+def _warn(message: str) -> None:
+    # an explicit location keeps the default display to one line (no source line),
+    # also in worker processes, where the command line's formatting does not reach
+    warnings.warn_explicit(message, CacheWarning, "lib.cache", 0, module="lib.cache")
 
 
-def cached(func, ignore=()):
-    """``func`` wrapped by the current cache (looked up at call time)."""
-    return memory().cache(func, ignore=list(ignore))
+def _unusable_location(location: Path, exc: BaseException) -> None:
+    key = str(location)
+    if key not in _unusable:
+        _unusable.add(key)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        _warn(f"cache {key!r} cannot be used ({reason}); computing without it")
+
+
+def _seal(payload: bytes) -> bytes:
+    return MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+def _unseal(data: bytes):
+    """``(payload, None)`` for an intact sealed entry, else ``(None, what is wrong)``."""
+    head = len(MAGIC) + 32
+    if len(data) < head or not data.startswith(MAGIC):
+        return None, "too short" if len(data) < head else "no header"
+    payload = data[head:]
+    if hashlib.sha256(payload).digest() != data[len(MAGIC): head]:
+        return None, "checksum mismatch"
+    return payload, None
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def write_entry(path: Path, value) -> None:
+    """Store ``value`` sealed at ``path``: a temporary file in the same folder, renamed into place.
+
+    On any failure the temporary file is removed and the ``OSError`` raised.
+    """
+    data = _seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def read_entry(path: Path):
+    """``(True, value)`` for an intact entry at ``path``, ``(False, None)`` if there is none.
+
+    A damaged entry (checksum mismatch, short, or not unpicklable) is removed
+    with one :class:`CacheWarning` and reported as absent. ``OSError`` other
+    than a missing file propagates.
+    """
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return False, None
+    payload, problem = _unseal(data)
+    value = None
+    if payload is not None:
+        try:
+            value = pickle.loads(payload)
+        except Exception:  # intact bytes that no longer unpickle (e.g. a class was renamed)
+            payload, problem = None, "does not unpickle"
+    if payload is None:
+        _warn(f"cache entry {str(path)!r} was damaged ({len(data)} bytes, {problem}); discarded and recomputed")
+        _remove(path)
+        return False, None
+    return True, value
+
+
+class CachedFunction:
+    """``func`` with its results kept in the cache (the location is looked up at each call).
+
+    Calls with the same arguments (except those named in ``ignore``) return
+    the stored result. Picklable, so it can run in worker processes.
+    :meth:`lookup` and :meth:`store` let a dispatcher read entries in one
+    process and store results computed elsewhere.
+    """
+
+    def __init__(self, func, ignore=()):
+        self.func = func
+        self.ignore = tuple(ignore)
+        self.__wrapped__ = func
+        self.__name__ = getattr(func, "__name__", "cached")
+        self.__doc__ = getattr(func, "__doc__", None)
+
+    def __repr__(self):
+        return f"CachedFunction({self.func!r}, ignore={self.ignore!r})"
+
+    @property
+    def name(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
+
+    def _source_hash(self) -> str:
+        try:
+            source = inspect.getsource(self.func)
+        except (OSError, TypeError):
+            source = repr(getattr(self.func, "__code__", self.func))
+        return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+    def key(self, *args, **kwargs) -> str:
+        """Hash of the function, its source and the arguments that are not ignored."""
+        from joblib import hash as joblib_hash
+
+        bound = inspect.signature(self.func).bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = {k: v for k, v in bound.arguments.items() if k not in self.ignore}
+        return joblib_hash((self.name, self._source_hash(), ENGINE_VERSION, arguments))
+
+    def path(self, *args, **kwargs) -> Path | None:
+        """Where the entry of this call lives, or ``None`` when caching is off or unusable."""
+        location = cache_dir()
+        if location is None or str(location) in _unusable:
+            return None
+        return location / STORE / self.name / self.key(*args, **kwargs) / "output.pkl"
+
+    def lookup(self, *args, **kwargs):
+        """``(True, result)`` if the call's result is cached and intact, else ``(False, None)``."""
+        return self._lookup(self.path(*args, **kwargs))
+
+    @staticmethod
+    def _lookup(path):
+        if path is None:
+            return False, None
+        try:
+            return read_entry(path)
+        except OSError as exc:
+            _unusable_location(cache_dir(), exc)
+            return False, None
+
+    def check_call_in_cache(self, *args, **kwargs) -> bool:
+        """Whether an intact result of this call is cached (a damaged one is discarded)."""
+        return self.lookup(*args, **kwargs)[0]
+
+    def store(self, output, *args, **kwargs) -> None:
+        """Store ``output`` as the result of ``func(*args, **kwargs)``; a cache that fails is skipped with a warning."""
+        self._store(self.path(*args, **kwargs), output)
+
+    @staticmethod
+    def _store(path, output) -> None:
+        if path is None:
+            return
+        location = cache_dir()
+        try:
+            if location.exists() and not location.is_dir():
+                raise NotADirectoryError(20, "not a folder", str(location))
+            write_entry(path, output)
+        except OSError as exc:
+            _unusable_location(location, exc)
+            for folder in (path.parent, path.parent.parent):  # what this write created, if empty
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+
+    def __call__(self, *args, **kwargs):
+        path = self.path(*args, **kwargs)
+        found, value = self._lookup(path)
+        if found:
+            return value
+        value = self.func(*args, **kwargs)
+        self._store(path, value)
+        return value
+
+
+def cached(func, ignore=()) -> CachedFunction:
+    """``func`` wrapped by the cache (the location is looked up at call time)."""
+    return CachedFunction(func, ignore)
 
 
 def clear():
-    """Delete every cached result at the current location."""
-    memory().clear(warn=False)
+    """Delete every cached result at the current location (also entries of the older joblib layout)."""
+    location = cache_dir()
+    if location is None:
+        return
+    for name in (STORE, "joblib"):
+        shutil.rmtree(location / name, ignore_errors=True)

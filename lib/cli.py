@@ -1,6 +1,13 @@
 """Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,sweep,reproduce} --help``.
 
-Bad input gives a one-line message naming the parameter and exit status 2.
+Bad input gives a one-line message naming the parameter and exit status 2;
+a refusal by the system (a file that cannot be written) exit status 1; a
+closed pipe a quiet exit with status 141. Warnings (a damaged or unusable
+cache entry, undecided trajectories) are one line each on standard error.
+Ctrl-C (SIGINT) and SIGTERM stop the work alike: finished blocks stay in the
+cache, worker processes are shut down, the process exits normally (so its
+shared-memory files are removed by joblib's exit handlers), one line is
+printed, and the exit status is 130 or 143.
 """
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ import json
 import math
 import os
 import re
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 from .experiments import DESCRIPTIONS, EXPERIMENT_REGISTRY, figure_experiments
@@ -17,6 +26,36 @@ from .experiments import DESCRIPTIONS, EXPERIMENT_REGISTRY, figure_experiments
 EXIT_USAGE = 2
 EXIT_FAILURE = 1  # the request was sound, the system refused it (a file could not be written)
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
+EXIT_SIGNAL = 128  # plus the signal's number: 130 for SIGINT, 143 for SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when SIGTERM arrives, so that it unwinds like Ctrl-C."""
+
+    signum = signal.SIGTERM
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes of joblib's reusable loky executor, if one was started.
+
+    Called when a command is interrupted. The process then exits normally, so
+    joblib's and loky's exit handlers remove their memory-mapping folders and
+    semaphores from ``/dev/shm`` and unregister them from the resource tracker,
+    which then exits quietly. (Removing those files here instead would make
+    the tracker warn about them.)
+    """
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = reusable_executor._executor
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
+    except Exception:  # best effort: never mask the interruption itself
+        pass
 
 
 def _integer(text: str) -> int:
@@ -41,6 +80,8 @@ def _writable_file(path, suffixes) -> Path:
     if path.is_dir():
         raise IsADirectoryError(f"--out {str(path)!r} is a folder, not a file")
     parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(f"--out {str(path)!r}: {str(parent)!r} is a file, not a folder")
     if not parent.is_dir():
         raise NotADirectoryError(f"--out {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
@@ -70,18 +111,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_model_args(p, *, mass: bool = True):
     p.add_argument("--impact", "-s", type=float, default=0.0, metavar="S",
-                   help="impact parameter s (default 0; the paper uses 0 and 2)")
+                   help="impact parameter s in [-1e3, 1e3] (default 0; the paper uses 0 and 2)")
     if mass:
         p.add_argument("--mass", "-M", type=float, default=1.0, metavar="M",
-                       help="particle mass in oscillator masses (default 1; the paper uses 0.2, 1, 5)")
+                       help="particle mass in oscillator masses, in [1e-4, 1e4] (default 1; the paper uses 0.2, 1, 5)")
     p.add_argument("--u0", type=float, default=10.0, metavar="U0",
-                   help="height of the Gaussian repulsion (default 10)")
+                   help="height of the Gaussian repulsion, in [0, 1e4] (default 10)")
     p.add_argument("--lam", type=float, default=2.0, metavar="L",
-                   help="width lambda of the Gaussian (default 2)")
+                   help="width lambda of the Gaussian, in [0.01, 100] (default 2)")
 
 
 def _add_run_args(p):
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="J",
+    p.add_argument("--jobs", "-j", type=_integer, default=None, metavar="J",
                    help="worker processes (default: $ACTIVATION_JOBS or all cores)")
     p.add_argument("--integrator", choices=("adaptive", "paper"), default="adaptive",
                    help="adaptive Dormand-Prince 5(4) (default) or the paper's fixed-step RK5")
@@ -128,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                    .replace("%", "%%"))
     _add_model_args(p)
     p.add_argument("--temperature", "-T", type=float, nargs="+", required=True, metavar="T",
-                   help="temperatures omega_T = k_B T / (hbar Omega)")
+                   help="temperatures omega_T = k_B T / (hbar Omega), each in [0.01, 1e6]")
     p.add_argument("--trials", "-n", type=_integer, default=10_000, metavar="N",
                    help="trials per temperature (default 10000)")
     p.add_argument("--seed", type=_integer, default=0, metavar="K", help="random seed (default 0)")
@@ -399,11 +440,39 @@ COMMANDS = {"probability": _cmd_probability, "sweep": _cmd_sweep, "transmitting-
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    prog = f"{parser.prog} {args.command}"
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    # from here on, SIGINT and SIGTERM unwind as KeyboardInterrupt, so that workers are shut down
+    # (before, while `python -m lib` imports, lib's start-up handler ends the process in one line)
+    handlers = {}
+    if threading_is_main():
+        for signum, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _raise_terminated)):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                handlers[signum] = signal.signal(signum, handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line
+            return _run(prog, args)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _run(prog, args) -> int:
     try:
         _use_scheduler(args)
         COMMANDS[args.command](args)
     except ValueError as exc:
-        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): stop quietly, and keep Python from
@@ -413,10 +482,22 @@ def main(argv=None) -> int:
     except OSError as exc:
         detail = exc.strerror if exc.filename and exc.strerror else str(exc)
         where = f" {exc.filename!r}" if exc.filename else ""
-        print(f"{parser.prog} {args.command}: error:{where} {detail}", file=sys.stderr)
+        print(f"{prog}: error:{where} {detail}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print(f"{parser.prog} {args.command}: interrupted; finished blocks are kept in the cache",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        # a second signal while cleaning up must not print a traceback
+        held = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)} \
+            if threading_is_main() else {}
+        try:
+            shutdown_workers()
+        finally:
+            for s, handler in held.items():
+                signal.signal(s, handler)
+        from .cache import cache_dir
+
+        kept = "" if getattr(args, "no_cache", False) or cache_dir() is None else \
+            "; finished blocks are kept in the cache"
+        print(f"{prog}: interrupted ({signal.Signals(signum).name}){kept}", file=sys.stderr)
+        return EXIT_SIGNAL + int(signum)
     return 0

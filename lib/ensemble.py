@@ -36,7 +36,8 @@ import numpy as np
 from . import cache
 from .experiments import EXPERIMENT_REGISTRY, EXPERIMENTS, check_experiment, is_frozen, sample
 from .integrate import UNDECIDED, Integrator, get_integrator, run
-from .model import Model, check_finite
+from .inputs import check_integer, check_jobs, check_seed, check_temperatures  # noqa: F401 (re-exported)
+from .model import Model
 from .stats import confidence_interval, standard_error
 
 CHUNK_TRIALS = 2500
@@ -50,53 +51,13 @@ PROGRESS_MIN_TRIALS = 200_000
 ``progress`` is left to ``None`` and standard error is a terminal."""
 
 
-def check_temperatures(omega_T) -> np.ndarray:
-    """Temperatures as a 1-D float array; each positive and finite."""
-    arr = np.atleast_1d(np.asarray(omega_T, dtype=float))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError("temperature must be a non-empty list of numbers")
-    for value in arr:
-        check_finite("temperature", value, positive=True)
-    return arr
-
-
 def check_trials(trials) -> int:
-    if isinstance(trials, (bool, np.bool_)) or not float(trials).is_integer():
-        raise ValueError(f"trials must be a positive integer, got {trials!r}")
-    if float(trials) < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials!r}")
-    return int(trials)
-
-
-def check_seed(seed) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not float(seed).is_integer() or float(seed) < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    """Trials per temperature: a positive integer (bounded with the temperatures by :data:`MAX_TRAJECTORIES`)."""
+    return check_integer("trials", trials, minimum=1, what="a positive integer")
 
 
 MAX_TRAJECTORIES = 10**9
 """Upper bound on trials x temperatures in one call (about an hour and a half on 2 cores)."""
-
-
-def check_jobs(n_jobs) -> int:
-    """Number of workers: ``None`` means ``$ACTIVATION_JOBS`` or all cores.
-
-    Negative values count back from all cores as in joblib; more workers
-    than cores are capped at the number of cores (callers also cap them at
-    the number of work units).
-    """
-    if n_jobs is None:
-        n_jobs = os.environ.get("ACTIVATION_JOBS", -1)
-    try:
-        n = int(n_jobs)
-    except (TypeError, ValueError):
-        raise ValueError(f"jobs must be an integer, got {n_jobs!r}") from None
-    if n == 0:
-        raise ValueError("jobs must be a positive integer or negative (all cores), got 0")
-    cores = os.cpu_count() or 1
-    if n < 0:
-        n = max(1, cores + 1 + n)
-    return min(n, cores)
 
 
 def show_progress(progress, total: int) -> bool:
@@ -346,16 +307,19 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
     model : Model
         Mass, impact parameter and interaction.
     omega_T : float or sequence of float
-        Temperatures :math:`k_B T / \\hbar\\Omega`, each positive.
+        Temperatures :math:`k_B T / \\hbar\\Omega`, each real and in [0.01, 1e6]
+        (:data:`lib.inputs.TEMPERATURE_RANGE`).
     trials : int, default 10,000
-        Trials per temperature.
+        Trials per temperature; trials x temperatures at most :data:`MAX_TRAJECTORIES`.
     seed : int, default 0
-        Root of the random streams (see the module docstring).
+        Root of the random streams (see the module docstring); a non-negative
+        integer. ``None`` is refused rather than read as fresh entropy, so that
+        every result can be reproduced from the seed it reports.
     integrator : {'adaptive', 'paper'} or Integrator, default 'adaptive'
     n_jobs : int, optional
         Worker processes; ``None`` means ``$ACTIVATION_JOBS`` or all cores,
-        negative values count back from all cores as in joblib. The result
-        does not depend on it.
+        negative values count back from all cores as in joblib; capped at the
+        cores and the work units. The result does not depend on it.
     progress : bool, optional
         Show a tqdm progress bar. ``None`` (default): ``$ACTIVATION_PROGRESS``
         if set, else only for long runs on a terminal.
@@ -374,8 +338,10 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
     Raises
     ------
     ValueError
-        For an unknown experiment or integrator, non-positive or non-finite
-        temperatures, non-positive trials, or a negative seed.
+        Naming the parameter, for an unknown experiment or integrator,
+        temperatures outside [0.01, 1e6] (or not real), trials that are not a
+        positive integer, a seed that is not a non-negative integer, or
+        ``n_jobs`` that is not a non-zero integer.
     """
     check_experiment(experiment)
     if not isinstance(model, Model):
@@ -392,8 +358,9 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
         raise ValueError("tolerance applies to method='quadrature' only")
     trials = check_trials(trials)
     if trials * omega_T.size > MAX_TRAJECTORIES:
+        shown = trials if trials < 10**15 else f"about 1e{len(str(trials)) - 1}"
         raise ValueError(f"trials x temperatures must be at most {MAX_TRAJECTORIES:.0e} per call, got "
-                         f"{trials} x {omega_T.size}; split the run")
+                         f"{shown} x {omega_T.size}; split the run")
     seed = check_seed(seed)
     integ = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import kernels
+from .inputs import check_integer
 from .model import Model, check_finite
 from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
 
@@ -103,10 +104,8 @@ class Integrator:
             check_finite("free_flight_tol", self.free_flight_tol, positive=True)
         check_finite("max_dx", self.max_dx, positive=True)
         check_finite("h_max", self.h_max, positive=True)
-        if int(self.max_steps) < 1:
-            raise ValueError(f"max_steps must be at least 1, got {self.max_steps!r}")
-        if int(self.max_rejected) < 0:
-            raise ValueError(f"max_rejected must be non-negative, got {self.max_rejected!r}")
+        check_integer("max_steps", self.max_steps, minimum=1, maximum=2**62)
+        check_integer("max_rejected", self.max_rejected, minimum=0, maximum=2**62)
         object.__setattr__(self, "adaptive", adaptive)
 
     def with_options(self, **changes) -> "Integrator":

@@ -40,31 +40,14 @@ import numpy as np
 from numba import njit
 
 from .fastmath import exp_neg
+from .inputs import (IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, X0_RANGE, check_finite,  # noqa: F401
+                     check_range)
 
 FOUR_PI2 = 4.0 * math.pi**2
 """The factor :math:`4\\pi^2` that the choice of time unit puts into Eq. 5."""
 
 EIGHT_PI2 = 8.0 * math.pi**2
 """Kinetic energy is ``m v**2 / EIGHT_PI2`` in the paper's units."""
-
-
-def check_finite(name: str, value, *, positive: bool = False,
-                 nonnegative: bool = False) -> float:
-    """Return ``value`` as a float, or raise ``ValueError`` naming ``name``.
-
-    The message is one line, and is what the command line prints.
-    """
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    if positive and not v > 0:
-        raise ValueError(f"{name} must be positive, got {v!r}")
-    if nonnegative and not v >= 0:
-        raise ValueError(f"{name} must be non-negative, got {v!r}")
-    return v
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -133,8 +116,11 @@ class Model:
     x0 : float
         Starting position of the particle (paper: -20). Must be negative.
 
-    All parameters are validated on construction; an invalid value raises
-    ``ValueError`` with a one-line message naming it.
+    All parameters are validated on construction; a value that is not a
+    finite real number, or is outside its physical range (:mod:`lib.inputs`:
+    ``M`` in [1e-4, 1e4], ``s`` in [-1e3, 1e3], ``U0`` in [0, 1e4],
+    ``lam`` in [0.01, 100], ``x0`` in [-1e4, 0)), raises ``ValueError``
+    with a one-line message naming it and its range.
     """
 
     M: float = 1.0
@@ -144,14 +130,12 @@ class Model:
     x0: float = -20.0
 
     def __post_init__(self):
-        object.__setattr__(self, "M", check_finite("mass M", self.M, positive=True))
-        object.__setattr__(self, "s", check_finite("impact parameter s", self.s))
-        object.__setattr__(self, "U0", check_finite("U0", self.U0, nonnegative=True))
-        object.__setattr__(self, "lam", check_finite("lambda", self.lam, positive=True))
-        x0 = check_finite("x0", self.x0)
-        if not x0 < 0:
-            raise ValueError(f"x0 must be negative (the particle starts left of the gate), got {x0!r}")
-        object.__setattr__(self, "x0", x0)
+        object.__setattr__(self, "M", check_range("mass M", self.M, MASS_RANGE))
+        object.__setattr__(self, "s", check_range("impact parameter s", self.s, IMPACT_RANGE))
+        object.__setattr__(self, "U0", check_range("U0", self.U0, U0_RANGE))
+        object.__setattr__(self, "lam", check_range("lambda", self.lam, LAMBDA_RANGE))
+        object.__setattr__(self, "x0", check_range("x0 (the particle starts left of the gate)", self.x0, X0_RANGE,
+                                                   exclude_high=True))
 
     # -- the interaction ---------------------------------------------------
     @property

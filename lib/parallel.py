@@ -259,14 +259,13 @@ def run(func, tasks, *, n_jobs: int = 1, ordered: bool = True):
 
 
 def store(memorized, args, output, duration: float = 0.0) -> None:
-    """Put ``output`` in the cache as the result of ``memorized(*args)`` (a joblib ``MemorizedFunc``).
+    """Put ``output`` in the cache as the result of ``memorized(*args)`` (a :class:`lib.cache.CachedFunction`).
 
-    Uses joblib's own writer (a temporary file renamed into place), so an
-    interrupted store leaves nothing behind.
+    The cache writes a sealed entry through a temporary file renamed into
+    place, so an interrupted store leaves nothing behind. ``duration`` is
+    accepted for the callers' convenience and not stored.
     """
-    call_id = (memorized.func_id, memorized._get_args_id(*args))
-    memorized.store_backend.dump_item(call_id, output, verbose=0)
-    memorized._persist_input(duration, call_id, args, {})
+    memorized.store(output, *args)
 
 
 def cached_run(func, tasks, *, n_jobs: int = 1, use_cache: bool = True, ordered: bool = True,
@@ -286,10 +285,11 @@ def cached_run(func, tasks, *, n_jobs: int = 1, use_cache: bool = True, ordered:
     memorized = cache.cached(func) if use_cache and cache.cache_dir() is not None else None
     missing = []
     for k, args in enumerate(tasks):
-        if memorized is not None and memorized.check_call_in_cache(*args):
-            results[k] = memorized(*args)
+        found, value = memorized.lookup(*args) if memorized is not None else (False, None)
+        if found:
+            results[k] = value
             if on_result is not None:
-                on_result(k, results[k])
+                on_result(k, value)
         else:
             missing.append(k)
     t0 = time.perf_counter()

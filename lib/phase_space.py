@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cache
-from .ensemble import check_jobs
+from .inputs import check_integer, check_jobs
 from .experiments import initial_states
 from .integrate import TRANSMITTED, Integrator, get_integrator, run
 from .model import Model, check_finite
@@ -148,18 +148,32 @@ def _compute_map(model, phase, particle_energy, oscillator_energy, convention, i
                          transmitted, integrator.name)
 
 
-def _axis(name, spec, default_range, grid):
+ENERGY_RANGE = (0.0, 1e6)
+"""Allowed particle and oscillator energies on the axes (the temperatures' upper bound)."""
+
+MIN_PARTICLE_ENERGY = 1e-3
+"""Lowest particle energy on a map: slower particles take ever longer to reach the gate."""
+
+
+def _axis(name, spec, default_range, grid, low):
     if spec is None:
         spec = default_range
-    arr = np.asarray(spec, dtype=float)
+    try:
+        arr = np.asarray(spec, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a (low, high) pair or a list of real energies, got {spec!r}") from None
+    if low > 0 and np.any(arr <= 0):
+        raise ValueError(f"{name} must be positive (the particle must move), at least {low:g}; got {spec!r}")
     if arr.shape == (2,):
-        lo = check_finite(f"{name} lower bound", arr[0], nonnegative=True)
-        hi = check_finite(f"{name} upper bound", arr[1], nonnegative=True)
+        lo = check_finite(f"{name} lower bound", arr[0], low=low, high=ENERGY_RANGE[1])
+        hi = check_finite(f"{name} upper bound", arr[1], low=low, high=ENERGY_RANGE[1])
         if not hi > lo:
             raise ValueError(f"{name} range must be increasing, got {spec!r}")
         return np.linspace(lo, hi, grid)
-    if arr.ndim != 1 or arr.size < 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be a (low, high) pair or a list of non-negative energies")
+    if arr.ndim != 1 or arr.size < 1 or arr.size > MAX_GRID:
+        raise ValueError(f"{name} must be a (low, high) pair or a list of 1 to {MAX_GRID} energies")
+    for value in arr:
+        check_finite(name, value, low=low, high=ENERGY_RANGE[1])
     return arr
 
 
@@ -174,10 +188,12 @@ def phase_space_map(model: Model, phase: float, *, grid: int = PAPER_GRID, parti
     phase : float
         Oscillator phase :math:`\\phi` in radians.
     grid : int, default 200
-        Points per axis when a range is given.
+        Points per axis when a range is given, from 2 to :data:`MAX_GRID`.
     particle_energy, oscillator_energy : (low, high) or sequence, optional
         Axis ranges (``grid`` evenly spaced points including both ends) or
         explicit values. Defaults: the paper's [0.1, 12] and [0, 20].
+        Particle energies must lie in [1e-3, 1e6], oscillator energies in
+        [0, 1e6].
     convention : {'paper-text', 'published-script'}
         How the oscillator's energy and phase set its initial state.
     integrator : {'adaptive', 'paper'} or Integrator
@@ -189,15 +205,9 @@ def phase_space_map(model: Model, phase: float, *, grid: int = PAPER_GRID, parti
     if not isinstance(model, Model):
         raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
     phase = check_finite("phase", phase)
-    if isinstance(grid, (bool, np.bool_)) or int(grid) != grid or int(grid) < 2:
-        raise ValueError(f"grid must be an integer of at least 2, got {grid!r}")
-    grid = int(grid)
-    if grid > MAX_GRID:
-        raise ValueError(f"grid must be at most {MAX_GRID} points per axis, got {grid}")
-    pe = _axis("particle energy", particle_energy, PARTICLE_RANGE, grid)
-    oe = _axis("oscillator energy", oscillator_energy, OSCILLATOR_RANGE, grid)
-    if np.any(pe <= 0):
-        raise ValueError("particle energies must be positive (the particle must move)")
+    grid = check_integer("grid", grid, minimum=2, maximum=MAX_GRID)
+    pe = _axis("particle energy", particle_energy, PARTICLE_RANGE, grid, MIN_PARTICLE_ENERGY)
+    oe = _axis("oscillator energy", oscillator_energy, OSCILLATOR_RANGE, grid, 0.0)
     check_convention(convention)
     integ: Integrator = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)

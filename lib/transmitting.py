@@ -81,6 +81,7 @@ import numpy as np
 from . import cache
 from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
 from .experiments import energy_amplitude, initial_states, level_amplitude, oscillator_state
+from .inputs import check_integer
 from .model import Model, check_finite
 
 NEGLIGIBLE = 1e-12
@@ -119,6 +120,9 @@ ENERGY_NODE_SPACING = 0.25
 DEFAULT_REFINE = 4
 """Passes of phase refinement where the intervals jump."""
 
+MAX_REFINE = 20
+"""Most passes of phase refinement (cells then shrink a million-fold)."""
+
 JUMP_FACTOR = 4.0
 """A boundary change across a cell larger than this times the level's median change marks a jump."""
 
@@ -142,10 +146,7 @@ def level_nodes(n_max: int) -> np.ndarray:
     ``0, 1, ..., DENSE_LEVELS - 1``, then steps that double every
     :data:`NODES_PER_OCTAVE` nodes (16, 18, ..., 30, 32, 36, ...).
     """
-    if isinstance(n_max, (bool, np.bool_)) or int(n_max) != n_max or n_max < 0:
-        raise ValueError(f"level cutoff must be a non-negative integer, got {n_max!r}")
-    if n_max > MAX_LEVEL:
-        raise ValueError(f"level cutoff must be at most {MAX_LEVEL}, got {n_max!r}")
+    n_max = check_integer("level cutoff", n_max, minimum=0, maximum=MAX_LEVEL)
     return _node_pattern(int(n_max))
 
 
@@ -433,10 +434,8 @@ class TransmittingSet:
         }
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
-    return int(value)
+def _check_int(name, value, minimum, maximum=None):
+    return check_integer(name, value, minimum=minimum, maximum=maximum)
 
 
 def _jump_cells(phases, lower, upper, energy_tol):
@@ -500,7 +499,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     energy_tol = check_finite("energy tolerance", energy_tol, positive=True)
     integ: Integrator = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)
-    refine = _check_int("refine", refine, 0)
+    refine = _check_int("refine", refine, 0, MAX_REFINE)
     frozen = gate == "frozen"
     levels = gate_nodes(gate, n_max, spacing)
     phased = gate in PHASED

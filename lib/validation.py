@@ -114,9 +114,14 @@ class Agreement:
 def agreement(experiment: str, model: Model, omega_T, *, trials: int = 500, seed: int = 0,
               integrators=("adaptive", "paper")) -> Agreement:
     """Compare two integrators trial by trial on the same draws."""
+    from .ensemble import check_seed, check_temperatures, check_trials
+
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    trials = check_trials(trials)
+    rng = np.random.default_rng(check_seed(seed))
+    omega_T = check_temperatures(omega_T)
     a, b = (get_integrator(i) for i in integrators)
-    rng = np.random.default_rng(seed)
-    omega_T = np.atleast_1d(np.asarray(omega_T, dtype=float))
     identical, ev_a, ev_b = [], [], []
     frozen = is_frozen(experiment)
     for T in omega_T:

@@ -1,0 +1,175 @@
+"""Checks of user input, in one place: every public entry point and the command line use them.
+
+Each check returns the value in a canonical type or raises ``ValueError``
+with a one-line message that names the parameter and, where there is one,
+its allowed range; the command line prints that message with exit status 2.
+
+The physical ranges are in the engine's dimensionless units (energies in
+:math:`\\hbar\\Omega`, lengths in :math:`l_\\mathrm{osc}`, masses in
+oscillator masses; :mod:`lib.model`):
+
+=============================  ======================  ======================================
+parameter                      allowed                 why
+=============================  ======================  ======================================
+mass ``M``                     1e-4 .. 1e4             the paper: 0.2 .. 5; a heavier particle
+                                                       crawls (steps grow as sqrt(M)), a
+                                                       lighter one overflows speeds and forces
+impact parameter ``s``         -1e3 .. 1e3             beyond, the gate is never reached
+                                                       (``|s| >> lambda``): nothing to compute
+``U0``                         0 .. 1e4                the paper: 10; higher, nothing transmits
+                                                       at any allowed temperature
+``lambda``                     1e-2 .. 1e2             the paper: 2; the barriers and the step
+                                                       control resolve widths in this range
+``x0``                         -1e4 .. < 0             the particle starts left of the gate
+temperature ``omega_T``        1e-2 .. 1e6             below 0.01 the classical picture of the
+                                                       model no longer applies (and P < e^(-100
+                                                       E*/1)); above 1e6 the gate levels and
+                                                       speeds lose precision
+=============================  ======================  ======================================
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+
+import numpy as np
+
+MASS_RANGE = (1e-4, 1e4)
+IMPACT_RANGE = (-1e3, 1e3)
+U0_RANGE = (0.0, 1e4)
+LAMBDA_RANGE = (1e-2, 1e2)
+X0_RANGE = (-1e4, 0.0)
+TEMPERATURE_RANGE = (1e-2, 1e6)
+
+
+def _is_complex(value) -> bool:
+    return isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value))
+
+
+def check_finite(name: str, value, *, positive: bool = False, nonnegative: bool = False,
+                 low: float | None = None, high: float | None = None) -> float:
+    """Return ``value`` as a finite float, or raise ``ValueError`` naming ``name``.
+
+    ``low`` and ``high`` are inclusive bounds, stated in the message.
+    Complex numbers, ``None``, strings and integers too large for a float
+    are refused, not converted.
+    """
+    if _is_complex(value):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got an integer of {len(str(abs(int(value))))} digits") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    if positive and not v > 0:
+        raise ValueError(f"{name} must be positive, got {v!r}")
+    if nonnegative and not v >= 0:
+        raise ValueError(f"{name} must be non-negative, got {v!r}")
+    if low is not None and low > 0 and not v > 0:
+        raise ValueError(f"{name} must be positive (between {low:g} and {high:g}), got {v!r}")
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {v!r}")
+    return v
+
+
+def check_range(name: str, value, bounds, *, exclude_high: bool = False) -> float:
+    """``check_finite`` with ``bounds = (low, high)``; ``exclude_high`` makes ``high`` itself invalid."""
+    low, high = bounds
+    v = check_finite(name, value, low=low, high=high)
+    if exclude_high and v == high:
+        raise ValueError(f"{name} must be below {high:g}, got {v!r}")
+    return v
+
+
+def check_integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None,
+                  what: str | None = None) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` naming ``name``.
+
+    Accepts Python and NumPy integers, and floats with an integral value
+    below 2**53 (so ``1e4`` is 10000); refuses ``None``, booleans, strings,
+    fractions, infinities and NaN. ``minimum`` and ``maximum`` are inclusive;
+    ``what`` replaces the description of the allowed values in the message.
+    """
+    if what is None:
+        what = "an integer" if minimum is None else f"an integer of at least {minimum}"
+        if maximum is not None:
+            what = f"an integer from {minimum} to {maximum}" if minimum is not None else \
+                f"an integer of at most {maximum}"
+    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)) \
+            or _is_complex(value):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        n = int(value)
+    else:
+        try:
+            v = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{name} must be {what}, got {value!r}") from None
+        if not math.isfinite(v) or not v.is_integer() or abs(v) >= 2.0**53:
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        n = int(v)
+    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
+        shown = repr(value) if abs(n) < 10**18 else f"an integer of {len(str(abs(n)))} digits"
+        raise ValueError(f"{name} must be {what}, got {shown}")
+    return n
+
+
+def check_temperatures(omega_T) -> np.ndarray:
+    """Temperatures as a 1-D float array, each within :data:`TEMPERATURE_RANGE`."""
+    if omega_T is None or isinstance(omega_T, (str, bytes)):
+        raise ValueError(f"temperature must be a number or a list of numbers, got {omega_T!r}")
+    try:
+        raw = np.atleast_1d(np.asarray(omega_T))
+    except (TypeError, ValueError):
+        raise ValueError("temperature must be a number or a flat list of numbers") from None
+    if raw.ndim != 1 or raw.size == 0:
+        raise ValueError("temperature must be a non-empty flat list of numbers")
+    if np.iscomplexobj(raw):
+        imaginary = raw[np.iscomplex(raw)]
+        raise ValueError(f"temperature must be real, got {(imaginary if imaginary.size else raw)[0]!r}")
+    if raw.dtype.kind not in "iuf":
+        for value in raw:  # names the offending entry
+            check_finite("temperature", value)
+    arr = raw.astype(float)
+    for value in arr:
+        check_finite("temperature", value, positive=True, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])
+    return arr
+
+
+def check_jobs(n_jobs) -> int:
+    """Number of workers: ``None`` means ``$ACTIVATION_JOBS`` or all cores.
+
+    Negative values count back from all cores as in joblib; more workers
+    than cores are capped at the number of cores (callers also cap them at
+    the number of work units).
+    """
+    name = "jobs"
+    if n_jobs is None:
+        n_jobs = os.environ.get("ACTIVATION_JOBS", -1)
+        name = "ACTIVATION_JOBS"
+        if isinstance(n_jobs, str):
+            try:
+                n_jobs = int(n_jobs.strip())
+            except ValueError:
+                raise ValueError(f"ACTIVATION_JOBS must be an integer, got {n_jobs!r}") from None
+    n = check_integer(name, n_jobs)
+    if n == 0:
+        raise ValueError(f"{name} must be a positive integer or negative (all cores), got 0")
+    cores = os.cpu_count() or 1
+    if n < 0:
+        n = max(1, cores + 1 + n)
+    return min(n, cores)
+
+
+def check_seed(seed) -> int:
+    """A non-negative integer. ``None`` is refused: every result is reproducible from its seed."""
+    if seed is None:
+        raise ValueError("seed must be a non-negative integer, got None (every run is reproducible from "
+                         "its seed: pick one)")
+    return check_integer("seed", seed, minimum=0)

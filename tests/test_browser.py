@@ -134,6 +134,7 @@ class Visit:
     failed: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     loaded_bytes: int = 0
+    kernel: dict = field(default_factory=dict)  # the transmission explorer's "Monte Carlo in the kernel" control
 
     def external(self):
         """Requests that leave localhost (data: and blob: URLs stay in the page)."""
@@ -186,6 +187,27 @@ def move(control, k):
     return f"dropdown {select.get_attribute('data-key')} option {new}"
 
 
+def kernel_control(root) -> dict:
+    """State of the transmission explorer's kernel Monte Carlo control, before and after a click on its button.
+
+    Read after every control has moved, seconds after the explorer pinged
+    for a kernel, so a kernel that existed would have answered by then.
+    """
+    box = root.locator(".lib-explorer-kernel")
+    if box.count() != 1:
+        return {"count": box.count()}
+    button = box.locator("button")
+    state = {"count": 1, "kernel": box.get_attribute("data-kernel"), "disabled": button.is_disabled(),
+             "trials_disabled": box.locator("input[type=number]").is_disabled(),
+             "trials": box.locator("input[type=number]").input_value(),
+             "note": box.locator(".lib-explorer-kernel-status").inner_text(), "text": root.inner_text()}
+    button.evaluate("b => b.click()")  # a click on a disabled button does nothing: no request, no change
+    root.page.wait_for_timeout(500)
+    state["note_after_click"] = box.locator(".lib-explorer-kernel-status").inner_text()
+    state["points"] = box.get_attribute("data-points")
+    return state
+
+
 def drive(browser, base_url, name) -> Visit:
     """Open the explorer's page, record its traffic, move every control once."""
     visit = Visit(EXPLORER_PAGES[name])
@@ -223,6 +245,8 @@ def drive(browser, base_url, name) -> Visit:
             action = move(controls.nth(k), k)
             wait_for_update(root, count)
             visit.changes.append((f"control {k}: {action}", before, digest(root)))
+        if name == "transmission":
+            visit.kernel = kernel_control(root)
         return visit
     except PlaywrightError as err:  # e.g. no figure shown: record it, keep the traffic for the other tests
         visit.problem = f"{name} on {visit.path}: {str(err).splitlines()[0]}"
@@ -279,3 +303,17 @@ def test_page_loads_every_resource_without_errors(visits, name):
 def test_page_stays_within_its_size_budget(visits, name):
     visit = visits(name)
     assert 0 < visit.loaded_bytes < PAGE_BUDGET_BYTES, f"{visit.path} loads {visit.loaded_bytes:,} bytes"
+
+
+def test_kernel_monte_carlo_is_disabled_without_a_kernel(visits):
+    """In the static book nothing answers the ping: the button stays disabled and says why."""
+    visit = visits("transmission")
+    assert not visit.problem, visit.problem
+    k = visit.kernel
+    assert k["count"] == 1, f"{k['count']} 'Monte Carlo in the kernel' controls on {visit.path}"
+    assert k["kernel"] == "none" and k["disabled"] and k["trials_disabled"], k
+    assert k["trials"] == "2000"
+    assert "Monte Carlo needs a running kernel" in k["note"], k["note"]
+    assert k["note_after_click"] == k["note"] and k["points"] is None  # the click did nothing
+    assert not visit.external(), visit.external()  # and nothing left localhost, then or before
+    assert "Monte Carlo points (with error bars) come from lib.transmission_probability" in k["text"]  # what runs where

@@ -223,3 +223,61 @@ def test_only_the_transmission_explorer_runs_monte_carlo():
     with pytest.raises(ValueError, match="transmission explorer"):
         explorer.monte_carlo()
     assert _drive(explorer, {"type": "ping"}) == []  # no kernel control there, nothing answers
+
+
+@pytest.mark.slow
+def test_monte_carlo_round_trip_through_a_real_kernel():
+    """A kernel (as JupyterLab or Binder runs) answers the front end's comm messages: ping, then Monte Carlo.
+
+    The test plays the front end: it sends the widget's custom messages on
+    the comm (``{"method": "custom", "content": ...}``, as anywidget's
+    ``model.send`` does) and reads the replies from IOPub. While the Monte
+    Carlo runs in its thread, the kernel still executes a cell.
+    """
+    import os
+    import queue
+
+    import lib
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(ROOT))
+    try:
+        out = []
+        kc.execute_interactive("import lib.widgets as W; e = W.transmission_explorer(); "
+                               "print(e.comm.comm_id, W.__file__)", timeout=120, output_hook=out.append)
+        text = "".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream")
+        comm_id, module = text.split()
+        assert Path(module).resolve() == (ROOT / "lib" / "widgets.py").resolve()
+
+        def send(content):
+            kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id,
+                                                              "data": {"method": "custom", "content": content}}))
+
+        def reply_of(kind, timeout=600):
+            while True:
+                try:
+                    msg = kc.get_iopub_msg(timeout=timeout)
+                except queue.Empty:
+                    pytest.fail(f"no {kind} from the kernel")
+                data = msg["content"].get("data", {})
+                if (msg["msg_type"] == "comm_msg" and msg["content"].get("comm_id") == comm_id
+                        and data.get("method") == "custom" and data["content"].get("type") == kind):
+                    return data["content"]
+
+        send({"type": "ping"})
+        assert reply_of("pong") == {"type": "pong"}
+        params = {"experiment": "deflected", "s": 2.0, "M": 1.0, "omega_min": 1.0, "omega_max": 10.0}
+        send({"type": "monte_carlo", "id": 5, "trials": 300, "seed": 0, "params": params})
+        assert kc.execute_interactive("answer = 6 * 7", timeout=600)["content"]["status"] == "ok"  # not blocked
+        got = reply_of("monte_carlo_result")
+        ref = lib.transmission_probability("deflected", lib.Model(M=1.0, s=2.0), W.curve_temperatures(1.0, 10.0),
+                                           trials=300, seed=0, use_cache=False, progress=False)
+        assert got["id"] == 5 and got["temperature"] == W.curve_temperatures(1.0, 10.0)
+        assert got["probability"] == [float(v) for v in ref.probability]
+        assert got["activation_energy"] == [None if np.isnan(v) else float(v) for v in ref.activation_energy]
+        send({"type": "monte_carlo", "id": 6, "trials": 50})
+        assert "trials must be an integer" in reply_of("monte_carlo_error")["message"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

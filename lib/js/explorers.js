@@ -337,7 +337,7 @@ const EXPLORERS = {
       mc = mc && sameCurve(mc.params, p) ? mc : null;  // points of other parameters are not drawn
       const inv = r.omegas.map((w) => 1 / w);
       const xr = [0, Math.max(...inv) * 1.05];
-      const pos = r.probability.filter((v) => v > 0);
+      const pos = r.probability.concat(mc ? mc.probability : []).filter((v) => v > 0);
       const ylo = Math.pow(10, Math.floor(Math.log10(Math.min(...pos, Math.exp(-ef * xr[1]))) ));
       const half = (W - 40) / 2;
       const a = axes(ctx, [70, 30, half - 70, H - 110], xr, [Math.max(ylo, 1e-30), 1], { ylog: true,
@@ -348,9 +348,9 @@ const EXPLORERS = {
       line(ctx, a, inv, r.probability, WONG.blue, { width: 2 });
       ctx.fillStyle = WONG.blue;
       inv.forEach((x, k) => { ctx.beginPath(); ctx.arc(a.X(x), a.Y(r.probability[k]), 2.5, 0, 2 * PI); ctx.fill(); });
-      if (mc) mcPoints(ctx, a, mc.temperature.map((w) => 1 / w), mc.probability, mc.ci95_low, mc.ci95_high);
+      if (mc) mcPoints(ctx, a, mc.temperature.map((w) => 1 / w), mc.probability, mc.ci95_low, mc.ci95_high, true);
       const wr = [0, Math.max(...r.omegas) * 1.05];
-      const ea = r.activation.filter(Number.isFinite);
+      const ea = r.activation.concat(mc ? mc.activation_energy : []).filter(Number.isFinite);
       const b = axes(ctx, [half + 70, 30, half - 80, H - 110], wr,
         [Math.min(0, ...ea, er) - 0.5, Math.max(...ea, ef, er) + 1], { xlabel: "ω_T", ylabel: "E_a(ω_T) (ħΩ)",
           title: "local activation energy -d ln P / d(1/ω_T)" });
@@ -371,15 +371,16 @@ const EXPLORERS = {
   },
 };
 
-// Kernel Monte Carlo points: a dot per temperature with its error bar [lo, hi] (clipped to the axes).
-function mcPoints(ctx, ax, xs, ys, lo, hi) {
+// Kernel Monte Carlo points: a square per temperature with its error bar [lo, hi] (clipped to the
+// axes); on a logarithmic axis (`positive`) a point with nothing transmitted has no place and is left out.
+function mcPoints(ctx, ax, xs, ys, lo, hi, positive = false) {
   const [, by, , bh] = ax.box;
   const clip = (v) => Math.min(by + bh, Math.max(by, v));
   const Y = (v) => (v === null || !Number.isFinite(v) ? NaN : ax.Y(Math.max(v, 1e-300)));
   ctx.strokeStyle = "#000"; ctx.fillStyle = "#000"; ctx.lineWidth = 1; ctx.setLineDash([]);
   xs.forEach((x, k) => {
     const y = Y(ys[k]);
-    if (!Number.isFinite(y)) return;
+    if (!Number.isFinite(y) || (positive && !(ys[k] > 0))) return;
     const X = ax.X(x), y0 = Y(lo[k]), y1 = Y(hi[k]);
     ctx.beginPath();
     ctx.moveTo(X, clip(Number.isFinite(y0) ? y0 : by + bh)); ctx.lineTo(X, clip(Number.isFinite(y1) ? y1 : by));

@@ -82,6 +82,7 @@ CURVE_TEMPERATURES = 30
 CONVENTIONS = ("paper-text", "published-script")
 
 BROWSER_EXPERIMENTS = ("frozen", "deflected", "thermal", "joint")
+"""Experiments whose quadrature the JavaScript engine mirrors (``GATE`` and ``DENSITY`` in engine.js)."""
 
 MC_TRIALS = 2_000
 """Default trials per temperature of the transmission explorer's kernel-side Monte Carlo."""
@@ -93,7 +94,6 @@ MC_MESSAGES = {"ping": "pong", "monte_carlo": "monte_carlo_result"}
 """Custom messages the transmission explorer's front end sends (keys, ``content['type']``) and the
 kernel's replies (values). A failed request is answered with ``'monte_carlo_error'`` and a
 ``message``. The static book has no kernel, so nothing answers the ping."""
-"""Experiments whose quadrature the JavaScript engine mirrors (``GATE`` and ``DENSITY`` in engine.js)."""
 
 
 @lru_cache(maxsize=1)

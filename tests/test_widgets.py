@@ -218,6 +218,13 @@ def test_bad_monte_carlo_requests_are_answered_with_the_error(content, message):
     assert replies[0]["type"] == "monte_carlo_error" and message in replies[0]["message"]
 
 
+def test_trials_field_of_the_front_end_has_pythons_default_and_bounds():
+    source = (W.JS_DIR / "explorers.js").read_text()
+    lo, hi = W.MC_TRIALS_RANGE
+    assert f"min: {lo}, max: {hi}, step: 100, value: {W.MC_TRIALS}" in source
+    assert f"n < {lo} || n > {hi}" in source and f"between {lo} and {hi:,} per temperature" in source
+
+
 def test_only_the_transmission_explorer_runs_monte_carlo():
     explorer = W.landscape_explorer()
     with pytest.raises(ValueError, match="transmission explorer"):

@@ -36,8 +36,17 @@ Where it runs
     computes in the browser as well. With a kernel, the synced traits link
     it to Python: set ``explorer.params`` to move the controls, and read
     ``explorer.result`` for a summary of the figure shown (the outcome, the
-    transmitted fraction, the P and E_a values); large Monte Carlo ensembles
-    remain :func:`lib.transmission_probability`'s job in the kernel.
+    transmitted fraction, the P and E_a values). The transmission explorer
+    also asks the kernel for what the browser should not do: its button
+    "Monte Carlo in the kernel" sends a custom message, and Python runs
+    :func:`lib.transmission_probability` (:meth:`Explorer.monte_carlo`) at
+    the curve's temperatures in a background thread (the kernel keeps
+    answering) and sends back P with its binomial error and Wilson 95%
+    interval and Tolman's :math:`E_a` with its error, drawn as points with
+    error bars over the browser's curves. The front end enables the button
+    only when the kernel answers a ping (see :data:`MC_MESSAGES`); the
+    static book has no kernel, so there the button stays disabled with a
+    note saying Monte Carlo needs a running kernel.
 
 Importing :mod:`lib` does not import this module; it imports anywidget itself.
 """
@@ -45,6 +54,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,7 +66,7 @@ from .experiments import check_experiment
 from .model import check_finite
 
 __all__ = ["Explorer", "landscape_explorer", "trajectory_explorer", "phase_space_explorer",
-           "transmission_explorer", "JS_DIR", "bundle"]
+           "transmission_explorer", "JS_DIR", "bundle", "curve_temperatures"]
 
 JS_DIR = Path(__file__).with_name("js")
 """Folder of the JavaScript sources (package data): ``engine.js``, ``worker.js``, ``explorers.js``."""
@@ -72,6 +83,17 @@ CONVENTIONS = ("paper-text", "published-script")
 
 BROWSER_EXPERIMENTS = ("frozen", "deflected", "thermal", "joint")
 """Experiments whose quadrature the JavaScript engine mirrors (``GATE`` and ``DENSITY`` in engine.js)."""
+
+MC_TRIALS = 2_000
+"""Default trials per temperature of the transmission explorer's kernel-side Monte Carlo."""
+
+MC_TRIALS_RANGE = (100, 20_000)
+"""Bounds of the trials field (per temperature; 30 temperatures, so at most 600,000 trajectories)."""
+
+MC_MESSAGES = {"ping": "pong", "monte_carlo": "monte_carlo_result"}
+"""Custom messages the transmission explorer's front end sends (keys, ``content['type']``) and the
+kernel's replies (values). A failed request is answered with ``'monte_carlo_error'`` and a
+``message``. The static book has no kernel, so nothing answers the ping."""
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +136,90 @@ class Explorer(anywidget.AnyWidget):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
         super().__init__(_esm=bundle(), kind=kind, params=dict(params))
+        self.run_in_thread = True
+        """Run :meth:`monte_carlo` requests in a thread (``False``: in the message handler itself)."""
+        self.mc_thread: threading.Thread | None = None
+        """The thread of the last Monte Carlo request (``None`` before any)."""
+        if kind == "transmission":
+            self.on_msg(self._on_message)
+
+    def monte_carlo(self, trials: int = MC_TRIALS, seed: int = 0, params: dict | None = None) -> dict:
+        """Monte Carlo points for the transmission explorer, by :func:`lib.transmission_probability`.
+
+        Runs ``lib.transmission_probability(experiment, lib.Model(M=M, s=s),
+        omega_T, trials=trials, seed=seed)`` at the 30 temperatures of the
+        browser's curve (:func:`curve_temperatures` of the temperature range).
+
+        Parameters
+        ----------
+        trials : int, default :data:`MC_TRIALS`
+            Trials per temperature, an integer within :data:`MC_TRIALS_RANGE`.
+        seed : int, default 0
+            Root of the random streams (non-negative).
+        params : dict, optional
+            The controls' values (``experiment``, ``s``, ``M``, ``omega_min``,
+            ``omega_max``); default :attr:`params`, as the front end last reported them.
+
+        Returns
+        -------
+        dict
+            :meth:`lib.ensemble.Transmission.to_dict` (``temperature``,
+            ``probability``, ``stderr``, ``ci95_low``, ``ci95_high``,
+            ``activation_energy``, ``activation_stderr``, ...; NaN as ``None``)
+            with ``elapsed`` (seconds) and the ``params`` used.
+
+        Raises
+        ------
+        ValueError
+            For trials or seed out of range, for a kind other than transmission,
+            or for a parameter outside its control's range, naming it.
+        """
+        if self.kind != "transmission":
+            raise ValueError(f"monte_carlo belongs to the transmission explorer, not {self.kind!r}")
+        lo_t, hi_t = MC_TRIALS_RANGE
+        if isinstance(trials, bool) or not isinstance(trials, (int, float)) or not float(trials).is_integer() \
+                or not lo_t <= trials <= hi_t:
+            raise ValueError(f"trials must be an integer between {lo_t:,} and {hi_t:,} per temperature, "
+                             f"got {trials!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, float)) or not float(seed).is_integer() \
+                or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        p = dict(self.params if params is None else params)
+        checked = _transmission_params(**{k: p[k] for k in ("experiment", "s", "M", "omega_min", "omega_max")
+                                           if k in p})
+        from . import Model, transmission_probability
+
+        started = time.perf_counter()
+        result = transmission_probability(checked["experiment"], Model(M=checked["M"], s=checked["s"]),
+                                          curve_temperatures(checked["omega_min"], checked["omega_max"]),
+                                          trials=int(trials), seed=int(seed), progress=False)
+        out = result.to_dict()
+        out.update(elapsed=time.perf_counter() - started, params=checked)
+        return out
+
+    def _on_message(self, _widget, content, _buffers):
+        """Answer the front end's custom messages (:data:`MC_MESSAGES`)."""
+        if not isinstance(content, dict) or content.get("type") not in MC_MESSAGES:
+            return
+        if content["type"] == "ping":
+            self.send({"type": "pong"})
+            return
+        request = content.get("id")
+
+        def work():
+            try:
+                reply = {"type": "monte_carlo_result", "id": request,
+                         **self.monte_carlo(content.get("trials", MC_TRIALS), content.get("seed", 0),
+                                            content.get("params"))}
+            except Exception as error:  # reported in the page, not lost in the kernel's log
+                reply = {"type": "monte_carlo_error", "id": request, "message": f"{type(error).__name__}: {error}"}
+            self.send(reply)
+
+        if self.run_in_thread:
+            self.mc_thread = threading.Thread(target=work, name="lib-explorer-monte-carlo", daemon=True)
+            self.mc_thread.start()
+        else:
+            work()
 
 
 def _in_range(name: str, value, lo: float, hi: float) -> float:
@@ -241,6 +347,12 @@ def transmission_explorer(*, experiment: str = "thermal", s: float = 2.0, M: flo
     ValueError
         For an unknown experiment or a value outside its control's range, naming it.
     """
+    return Explorer("transmission", _transmission_params(experiment, s, M, omega_min, omega_max))
+
+
+def _transmission_params(experiment: str = "thermal", s: float = 2.0, M: float = 1.0, omega_min: float = 1.0,
+                         omega_max: float = 10.0) -> dict:
+    """The transmission explorer's checked controls (see :func:`transmission_explorer`)."""
     check_experiment(experiment)
     if experiment not in BROWSER_EXPERIMENTS:
         raise ValueError(f"experiment must be one of {', '.join(BROWSER_EXPERIMENTS)} for the in-browser "
@@ -249,6 +361,17 @@ def transmission_explorer(*, experiment: str = "thermal", s: float = 2.0, M: flo
     hi = _in_range("highest temperature", omega_max, 2.0, 20.0)
     if not hi > lo:
         raise ValueError(f"highest temperature must exceed the lowest, got {lo!r} and {hi!r}")
-    return Explorer("transmission", {"experiment": experiment, "s": _in_range("impact parameter s", s, -3.0, 3.0),
-                                     "M": _in_range("mass M", M, 0.1, 10.0), "omega_min": lo, "omega_max": hi,
-                                     "temperatures": CURVE_TEMPERATURES})
+    return {"experiment": experiment, "s": _in_range("impact parameter s", s, -3.0, 3.0),
+            "M": _in_range("mass M", M, 0.1, 10.0), "omega_min": lo, "omega_max": hi,
+            "temperatures": CURVE_TEMPERATURES}
+
+
+def curve_temperatures(omega_min: float, omega_max: float, n: int = CURVE_TEMPERATURES) -> list[float]:
+    """The transmission explorer's temperatures: ``n`` from ``omega_min`` to ``omega_max``, evenly spaced in 1/omega_T.
+
+    The same arithmetic as ``inverseSpaced`` in engine.js, so the kernel's
+    Monte Carlo points fall on the browser curve's temperatures exactly.
+    """
+    lo, hi = float(omega_min), float(omega_max)
+    out = [1.0 / (1.0 / hi + (i / max(1, n - 1)) * (1.0 / lo - 1.0 / hi)) for i in range(n)]
+    return out[::-1]

@@ -17,6 +17,7 @@ Needs ``/usr/bin/chromium`` (``make browser``); without it the tests skip,
 unless ``REQUIRE_BROWSER`` is set (as in CI), when they fail.
 """
 import http.server
+import json
 import os
 import re
 import threading
@@ -134,6 +135,7 @@ class Visit:
     failed: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     loaded_bytes: int = 0
+    kernel: dict = field(default_factory=dict)  # the transmission explorer's "Monte Carlo in the kernel" control
 
     def external(self):
         """Requests that leave localhost (data: and blob: URLs stay in the page)."""
@@ -186,6 +188,27 @@ def move(control, k):
     return f"dropdown {select.get_attribute('data-key')} option {new}"
 
 
+def kernel_control(root) -> dict:
+    """State of the transmission explorer's kernel Monte Carlo control, before and after a click on its button.
+
+    Read after every control has moved, seconds after the explorer pinged
+    for a kernel, so a kernel that existed would have answered by then.
+    """
+    box = root.locator(".lib-explorer-kernel")
+    if box.count() != 1:
+        return {"count": box.count()}
+    button = box.locator("button")
+    state = {"count": 1, "kernel": box.get_attribute("data-kernel"), "disabled": button.is_disabled(),
+             "trials_disabled": box.locator("input[type=number]").is_disabled(),
+             "trials": box.locator("input[type=number]").input_value(),
+             "note": box.locator(".lib-explorer-kernel-status").inner_text(), "text": root.inner_text()}
+    button.evaluate("b => b.click()")  # a click on a disabled button does nothing: no request, no change
+    root.page.wait_for_timeout(500)
+    state["note_after_click"] = box.locator(".lib-explorer-kernel-status").inner_text()
+    state["points"] = box.get_attribute("data-points")
+    return state
+
+
 def drive(browser, base_url, name) -> Visit:
     """Open the explorer's page, record its traffic, move every control once."""
     visit = Visit(EXPLORER_PAGES[name])
@@ -223,6 +246,8 @@ def drive(browser, base_url, name) -> Visit:
             action = move(controls.nth(k), k)
             wait_for_update(root, count)
             visit.changes.append((f"control {k}: {action}", before, digest(root)))
+        if name == "transmission":
+            visit.kernel = kernel_control(root)
         return visit
     except PlaywrightError as err:  # e.g. no figure shown: record it, keep the traffic for the other tests
         visit.problem = f"{name} on {visit.path}: {str(err).splitlines()[0]}"
@@ -279,3 +304,97 @@ def test_page_loads_every_resource_without_errors(visits, name):
 def test_page_stays_within_its_size_budget(visits, name):
     visit = visits(name)
     assert 0 < visit.loaded_bytes < PAGE_BUDGET_BYTES, f"{visit.path} loads {visit.loaded_bytes:,} bytes"
+
+
+def test_kernel_monte_carlo_is_disabled_without_a_kernel(visits):
+    """In the static book nothing answers the ping: the button stays disabled and says why."""
+    visit = visits("transmission")
+    assert not visit.problem, visit.problem
+    k = visit.kernel
+    assert k["count"] == 1, f"{k['count']} 'Monte Carlo in the kernel' controls on {visit.path}"
+    assert k["kernel"] == "none" and k["disabled"] and k["trials_disabled"], k
+    assert k["trials"] == "2000"
+    assert "Monte Carlo needs a running kernel" in k["note"], k["note"]
+    assert k["note_after_click"] == k["note"] and k["points"] is None  # the click did nothing
+    assert not visit.external(), visit.external()  # and nothing left localhost, then or before
+    assert "Monte Carlo points (with error bars) come from lib.transmission_probability" in k["text"]  # what runs where
+
+
+FAKE_KERNEL_PAGE = """<!doctype html><meta charset="utf-8"><div id="out"></div>
+<script type="module">
+import widget from "./bundle.js";
+// anywidget's model, with send() carried to Python (the widget's own message handler) instead of a comm.
+const state = { kind: "transmission", params: %s, result: {} }, listeners = {};
+const model = {
+  get: (k) => state[k], set: (k, v) => { state[k] = v; }, save_changes() {},
+  on(event, callback) { (listeners[event] ||= []).push(callback); },
+  send(msg) {
+    window.kernelSend(msg).then((replies) => replies.forEach((r) => (listeners["msg:custom"] || []).forEach((cb) => cb(r, []))));
+  },
+};
+widget.render({ model, el: document.getElementById("out") });
+</script>"""
+
+
+def test_front_end_draws_kernel_monte_carlo_points_from_the_python_handler(browser, tmp_path):
+    """Front end and Python handler together: the ping enables the button, a click draws the points.
+
+    No kernel: the page's ``model.send`` is carried to the Explorer's own
+    message handler in this process (the comm's part, which
+    tests/test_widgets.py checks with a real kernel), and its replies back.
+    """
+    from lib import widgets as W
+
+    explorer = W.transmission_explorer(experiment="frozen", s=2.0, M=1.0, omega_min=1.0, omega_max=10.0)
+    explorer.run_in_thread = False
+    sent, replies = [], []
+    explorer.send = lambda msg, buffers=None: replies.append(msg)
+
+    def kernel_send(msg):
+        sent.append(msg)
+        replies.clear()
+        explorer._handle_custom_msg(msg, [])
+        return list(replies)
+
+    (tmp_path / "bundle.js").write_text(W.bundle(), encoding="utf-8")
+    (tmp_path / "index.html").write_text(FAKE_KERNEL_PAGE % json.dumps(explorer.params), encoding="utf-8")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(http.server.SimpleHTTPRequestHandler,
+                                                                       directory=str(tmp_path)))
+    server.RequestHandlerClass.log_message = lambda *args: None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.expose_function("kernelSend", kernel_send)
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        root = page.locator(".lib-explorer-transmission")
+        root.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
+        wait_for_update(root, 0)
+        box = root.locator(".lib-explorer-kernel")
+        page.wait_for_function("(el) => el.dataset.kernel === 'connected'", arg=box.element_handle(),
+                               timeout=CHANGE_TIMEOUT_MS)
+        assert sent[0] == {"type": "ping"} and not box.locator("button").is_disabled()
+        box.locator("input[type=number]").fill("50")  # below the bound: refused in the page, nothing sent
+        box.locator("button").click()
+        assert "between 100 and 20,000" in box.locator(".lib-explorer-kernel-status").inner_text()
+        assert len(sent) == 1
+        before = digest(root)
+        box.locator("input[type=number]").fill("100")
+        box.locator("button").click()
+        page.wait_for_function("(el) => el.dataset.points === '30'", arg=box.element_handle(), timeout=600_000)
+        assert sent[1]["type"] == "monte_carlo" and sent[1]["trials"] == 100
+        assert {k: sent[1]["params"][k] for k in ("experiment", "s", "M", "omega_min", "omega_max")} == \
+            {"experiment": "frozen", "s": 2, "M": 1, "omega_min": 1, "omega_max": 10}
+        status = box.locator(".lib-explorer-kernel-status").inner_text()
+        assert re.search(r"100 trials × 30 temperatures in the kernel: [\d.]+ s computing", status), status
+        assert digest(root) != before  # the points and their error bars are drawn over the curves
+        page.screenshot(path=str(tmp_path / "kernel-points.png"))
+        outside = [u for u in requests if urlsplit(u).scheme in ("http", "https")
+                   and urlsplit(u).hostname not in LOCAL_HOSTS]
+        assert not outside, outside
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import anywidget
+import numpy as np
 import pytest
 
 from lib import widgets as W
@@ -138,3 +139,152 @@ def test_chapter_executes_and_creates_its_explorer_model(kind, tmp_path):
     views = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views, f"{CHAPTERS[kind]} displays no widget"
+
+
+def _drive(explorer, content):
+    """Deliver one custom message from the front end to the widget, as the comm does; return the replies."""
+    replies = []
+    explorer.send = lambda msg, buffers=None: replies.append(msg)
+    explorer._handle_custom_msg(content, [])
+    if explorer.mc_thread is not None:
+        explorer.mc_thread.join(timeout=600)
+        assert not explorer.mc_thread.is_alive()
+    return replies
+
+
+def test_kernel_answers_the_ping_that_enables_monte_carlo():
+    assert _drive(W.transmission_explorer(), {"type": "ping"}) == [{"type": "pong"}]
+    assert _drive(W.transmission_explorer(), {"type": "something else"}) == []
+
+
+def test_curve_temperatures_match_the_engines_inverse_spacing():
+    t = W.curve_temperatures(1.0, 10.0)
+    assert len(t) == W.CURVE_TEMPERATURES and t[0] == pytest.approx(1.0) and t[-1] == pytest.approx(10.0)
+    inv = 1 / np.array(t)
+    assert np.allclose(np.diff(inv), inv[1] - inv[0])  # evenly spaced in 1/omega_T, increasing temperature
+    assert "1.0 / (1.0 / hi + (i / Math.max(1, n - 1)) * (1.0 / lo - 1.0 / hi))" in (W.JS_DIR / "engine.js").read_text()
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_monte_carlo_message_returns_lib_transmission_probability_bitwise(threaded):
+    """The kernel's points are lib.transmission_probability's with the same arguments, bit for bit."""
+    import lib
+
+    explorer = W.transmission_explorer()
+    explorer.run_in_thread = threaded
+    params = {"experiment": "frozen", "s": 1.5, "M": 2.0, "omega_min": 2.0, "omega_max": 6.0}
+    replies = _drive(explorer, {"type": "monte_carlo", "id": 7, "trials": 200, "seed": 3, "params": params})
+    assert len(replies) == 1 and replies[0]["type"] == "monte_carlo_result" and replies[0]["id"] == 7
+    got = json.loads(json.dumps(replies[0]))  # as the comm carries it
+    temperatures = W.curve_temperatures(2.0, 6.0)
+    ref = lib.transmission_probability("frozen", lib.Model(M=2.0, s=1.5), temperatures, trials=200, seed=3,
+                                       use_cache=False, progress=False)
+    assert got["temperature"] == temperatures and got["trials"] == 200 and got["seed"] == 3
+    low, high = ref.ci95
+    for key, want in [("probability", ref.probability), ("stderr", ref.stderr), ("ci95_low", low),
+                      ("ci95_high", high), ("activation_energy", ref.activation_energy),
+                      ("activation_stderr", ref.activation_stderr)]:
+        want = [None if np.isnan(v) else float(v) for v in want]
+        assert got[key] == want, key  # exact equality of floats: bitwise
+    assert 0.0 < max(got["probability"]) < 1.0  # points with something to show
+    assert got["params"]["experiment"] == "frozen" and got["elapsed"] >= 0.0
+
+
+def test_monte_carlo_uses_the_explorers_current_params_by_default():
+    explorer = W.transmission_explorer(experiment="deflected", s=0.5, M=3.0, omega_min=1.5, omega_max=4.0)
+    out = explorer.monte_carlo(trials=100, seed=1)
+    assert (out["experiment"], out["impact"], out["mass"], out["trials"]) == ("deflected", 0.5, 3.0, 100)
+    assert out["temperature"] == W.curve_temperatures(1.5, 4.0)
+
+
+@pytest.mark.parametrize("trials", [0, 99, 20_001, 2.5, "2000", None, True, float("nan")])
+def test_bad_trials_are_rejected_with_a_clear_error(trials):
+    explorer = W.transmission_explorer()
+    with pytest.raises(ValueError, match=r"trials must be an integer between 100 and 20,000"):
+        explorer.monte_carlo(trials=trials)
+    replies = _drive(explorer, {"type": "monte_carlo", "id": 1, "trials": trials})
+    assert [r["type"] for r in replies] == ["monte_carlo_error"] and replies[0]["id"] == 1
+    assert "trials must be an integer between 100 and 20,000" in replies[0]["message"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"seed": -1}, "seed must be a non-negative integer"),
+    ({"params": {"experiment": "thermal", "s": 9.0}}, "impact parameter s must be between -3 and 3"),
+    ({"params": {"experiment": "classical"}}, "experiment"),
+    ({"params": {"omega_min": 4.0, "omega_max": 3.0}}, "highest temperature must exceed the lowest"),
+])
+def test_bad_monte_carlo_requests_are_answered_with_the_error(content, message):
+    replies = _drive(W.transmission_explorer(), {"type": "monte_carlo", "id": 2, "trials": 100, **content})
+    assert replies[0]["type"] == "monte_carlo_error" and message in replies[0]["message"]
+
+
+def test_trials_field_of_the_front_end_has_pythons_default_and_bounds():
+    source = (W.JS_DIR / "explorers.js").read_text()
+    lo, hi = W.MC_TRIALS_RANGE
+    assert f"min: {lo}, max: {hi}, step: 100, value: {W.MC_TRIALS}" in source
+    assert f"n < {lo} || n > {hi}" in source and f"between {lo} and {hi:,} per temperature" in source
+
+
+def test_only_the_transmission_explorer_runs_monte_carlo():
+    explorer = W.landscape_explorer()
+    with pytest.raises(ValueError, match="transmission explorer"):
+        explorer.monte_carlo()
+    assert _drive(explorer, {"type": "ping"}) == []  # no kernel control there, nothing answers
+
+
+@pytest.mark.slow
+def test_monte_carlo_round_trip_through_a_real_kernel():
+    """A kernel (as JupyterLab or Binder runs) answers the front end's comm messages: ping, then Monte Carlo.
+
+    The test plays the front end: it sends the widget's custom messages on
+    the comm (``{"method": "custom", "content": ...}``, as anywidget's
+    ``model.send`` does) and reads the replies from IOPub. While the Monte
+    Carlo runs in its thread, the kernel still executes a cell.
+    """
+    import os
+    import queue
+
+    import lib
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(ROOT))
+    try:
+        out = []
+        kc.execute_interactive("import lib.widgets as W; e = W.transmission_explorer(); "
+                               "print(e.comm.comm_id, W.__file__)", timeout=120, output_hook=out.append)
+        text = "".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream")
+        comm_id, module = text.split()
+        assert Path(module).resolve() == (ROOT / "lib" / "widgets.py").resolve()
+
+        def send(content):
+            kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id,
+                                                              "data": {"method": "custom", "content": content}}))
+
+        def reply_of(kind, timeout=600):
+            while True:
+                try:
+                    msg = kc.get_iopub_msg(timeout=timeout)
+                except queue.Empty:
+                    pytest.fail(f"no {kind} from the kernel")
+                data = msg["content"].get("data", {})
+                if (msg["msg_type"] == "comm_msg" and msg["content"].get("comm_id") == comm_id
+                        and data.get("method") == "custom" and data["content"].get("type") == kind):
+                    return data["content"]
+
+        send({"type": "ping"})
+        assert reply_of("pong") == {"type": "pong"}
+        params = {"experiment": "deflected", "s": 2.0, "M": 1.0, "omega_min": 1.0, "omega_max": 10.0}
+        send({"type": "monte_carlo", "id": 5, "trials": 300, "seed": 0, "params": params})
+        assert kc.execute_interactive("answer = 6 * 7", timeout=600)["content"]["status"] == "ok"  # not blocked
+        got = reply_of("monte_carlo_result")
+        ref = lib.transmission_probability("deflected", lib.Model(M=1.0, s=2.0), W.curve_temperatures(1.0, 10.0),
+                                           trials=300, seed=0, use_cache=False, progress=False)
+        assert got["id"] == 5 and got["temperature"] == W.curve_temperatures(1.0, 10.0)
+        assert got["probability"] == [float(v) for v in ref.probability]
+        assert got["activation_energy"] == [None if np.isnan(v) else float(v) for v in ref.activation_energy]
+        send({"type": "monte_carlo", "id": 6, "trials": 50})
+        assert "trials must be an integer" in reply_of("monte_carlo_error")["message"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -317,7 +317,9 @@ const EXPLORERS = {
 
   transmission: {
     note: "Computed in your browser (Web Workers, no kernel): the transmitting intervals of lib.transmitting " +
-      "(scan and bisection in particle energy, per gate level and phase), then P and E_a by lib.quadrature's sums.",
+      "(scan and bisection in particle energy, per gate level and phase), then P and E_a by lib.quadrature's sums. " +
+      "The Monte Carlo points (with error bars) come from lib.transmission_probability run by Python in the kernel.",
+    kernel: true,
     controls: [
       { key: "experiment", label: "experiment", options: E.EXPERIMENTS.map((e) => [e, EXPERIMENT_TEXT[e]]) },
       { key: "s", label: "impact parameter s", min: -3, max: 3, step: 0.01 },
@@ -329,12 +331,13 @@ const EXPLORERS = {
     async compute(p) {
       return transmission(p);
     },
-    draw(ctx, W, H, p, r) {
+    draw(ctx, W, H, p, r, mc) {
       const m = E.model({ M: p.M, s: p.s });
       const ef = E.frozenBarrier(m), er = E.relaxedBarrier(m)[0][1];
+      mc = mc && sameCurve(mc.params, p) ? mc : null;  // points of other parameters are not drawn
       const inv = r.omegas.map((w) => 1 / w);
       const xr = [0, Math.max(...inv) * 1.05];
-      const pos = r.probability.filter((v) => v > 0);
+      const pos = r.probability.concat(mc ? mc.probability : []).filter((v) => v > 0);
       const ylo = Math.pow(10, Math.floor(Math.log10(Math.min(...pos, Math.exp(-ef * xr[1]))) ));
       const half = (W - 40) / 2;
       const a = axes(ctx, [70, 30, half - 70, H - 110], xr, [Math.max(ylo, 1e-30), 1], { ylog: true,
@@ -345,23 +348,108 @@ const EXPLORERS = {
       line(ctx, a, inv, r.probability, WONG.blue, { width: 2 });
       ctx.fillStyle = WONG.blue;
       inv.forEach((x, k) => { ctx.beginPath(); ctx.arc(a.X(x), a.Y(r.probability[k]), 2.5, 0, 2 * PI); ctx.fill(); });
+      if (mc) mcPoints(ctx, a, mc.temperature.map((w) => 1 / w), mc.probability, mc.ci95_low, mc.ci95_high, true);
       const wr = [0, Math.max(...r.omegas) * 1.05];
-      const ea = r.activation.filter(Number.isFinite);
+      const ea = r.activation.concat(mc ? mc.activation_energy : []).filter(Number.isFinite);
       const b = axes(ctx, [half + 70, 30, half - 80, H - 110], wr,
         [Math.min(0, ...ea, er) - 0.5, Math.max(...ea, ef, er) + 1], { xlabel: "ω_T", ylabel: "E_a(ω_T) (ħΩ)",
           title: "local activation energy -d ln P / d(1/ω_T)" });
       line(ctx, b, wr, [ef, ef], "#000", { width: 1.2 });
       line(ctx, b, wr, [er, er], "#000", { width: 1.2, dash: [6, 4] });
       line(ctx, b, r.omegas, r.activation, WONG.vermillion, { width: 2 });
+      if (mc) mcPoints(ctx, b, mc.temperature, mc.activation_energy,
+        mc.activation_energy.map((v, k) => v - mc.activation_stderr[k]),
+        mc.activation_energy.map((v, k) => v + mc.activation_stderr[k]));
       legend(ctx, 80, H - 42, [[`frozen barrier U(s) = ${ef.toFixed(3)}`, "#000"],
         [`relaxed barrier E* = ${er.toFixed(3)}`, "#000", [6, 4]]]);
       legend(ctx, 80, H - 12, [[`P by quadrature, ${r.omegas.length} temperatures, levels ≤ ${r.nMax}, ` +
         `${r.runs.toLocaleString()} gate states`, WONG.blue]]);
       legend(ctx, half + 80, H - 42, [["E_a(ω_T) from the same sums", WONG.vermillion]]);
+      if (mc) legend(ctx, half + 80, H - 12, [[`Monte Carlo in the kernel, ${mc.trials.toLocaleString()} trials`, "#000"]]);
       return { omega_T: r.omegas, probability: r.probability, activation_energy: r.activation, n_max: r.nMax };
     },
   },
 };
+
+// Kernel Monte Carlo points: a square per temperature with its error bar [lo, hi] (clipped to the
+// axes); on a logarithmic axis (`positive`) a point with nothing transmitted has no place and is left out.
+function mcPoints(ctx, ax, xs, ys, lo, hi, positive = false) {
+  const [, by, , bh] = ax.box;
+  const clip = (v) => Math.min(by + bh, Math.max(by, v));
+  const Y = (v) => (v === null || !Number.isFinite(v) ? NaN : ax.Y(Math.max(v, 1e-300)));
+  ctx.strokeStyle = "#000"; ctx.fillStyle = "#000"; ctx.lineWidth = 1; ctx.setLineDash([]);
+  xs.forEach((x, k) => {
+    const y = Y(ys[k]);
+    if (!Number.isFinite(y) || (positive && !(ys[k] > 0))) return;
+    const X = ax.X(x), y0 = Y(lo[k]), y1 = Y(hi[k]);
+    ctx.beginPath();
+    ctx.moveTo(X, clip(Number.isFinite(y0) ? y0 : by + bh)); ctx.lineTo(X, clip(Number.isFinite(y1) ? y1 : by));
+    ctx.stroke();
+    ctx.beginPath(); ctx.rect(X - 2.5, clip(y) - 2.5, 5, 5); ctx.fill();
+  });
+}
+
+// Whether Monte Carlo points computed for parameters `q` belong on the curve of parameters `p`.
+function sameCurve(q, p) {
+  return q.experiment === p.experiment && q.s === p.s && q.M === p.M &&
+    q.omega_min === Math.min(p.omega_min, p.omega_max) && q.omega_max === Math.max(p.omega_min, p.omega_max);
+}
+
+// The "Monte Carlo in the kernel" control. Disabled until the kernel answers a ping: the static
+// book has no kernel, so there it stays disabled with its note. `redraw(mc)` draws the points.
+function kernelControl(model, params, redraw) {
+  const box = document.createElement("div");
+  box.className = "lib-explorer-kernel";
+  box.style.cssText = "font-size:0.85em;margin:4px 0";
+  const button = document.createElement("button");
+  button.textContent = "Monte Carlo in the kernel";
+  button.disabled = true;
+  const trials = document.createElement("input");
+  Object.assign(trials, { type: "number", min: 100, max: 20000, step: 100, value: 2000, disabled: true });
+  trials.style.width = "6em";
+  const label = document.createElement("label");
+  label.append(" trials per temperature ", trials);
+  const state = document.createElement("span");
+  state.className = "lib-explorer-kernel-status";
+  state.style.cssText = "margin-left:0.8em;color:#444";
+  state.textContent = "Monte Carlo needs a running kernel (Binder or JupyterLab); this page has none.";
+  box.dataset.kernel = "none";
+  box.append(button, label, state);
+  let request = 0, started = 0;
+  model.on("msg:custom", (msg) => {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.type === "pong" && box.dataset.kernel === "none") {
+      box.dataset.kernel = "connected";
+      button.disabled = false; trials.disabled = false;
+      state.textContent = "Kernel connected: lib.transmission_probability runs in Python.";
+    } else if (msg.type === "monte_carlo_result" && msg.id === request) {
+      button.disabled = false;
+      const s = (performance.now() - started) / 1000;
+      state.textContent = `${msg.trials.toLocaleString()} trials × ${msg.temperature.length} temperatures ` +
+        `in the kernel: ${msg.elapsed.toFixed(1)} s computing, ${s.toFixed(1)} s in all.`;
+      box.dataset.points = String(msg.temperature.length);
+      redraw(msg);
+    } else if (msg.type === "monte_carlo_error" && msg.id === request) {
+      button.disabled = false;
+      state.textContent = `Kernel error: ${msg.message}`;
+    }
+  });
+  button.addEventListener("click", () => {
+    const n = Number(trials.value);
+    if (!Number.isInteger(n) || n < 100 || n > 20000) {
+      state.textContent = "trials must be an integer between 100 and 20,000 per temperature.";
+      return;
+    }
+    request += 1; started = performance.now();
+    button.disabled = true;
+    state.textContent = "running in the kernel…";
+    const lo = Math.min(params.omega_min, params.omega_max), hi = Math.max(params.omega_min, params.omega_max);
+    model.send({ type: "monte_carlo", id: request, trials: n, seed: 0,
+      params: { experiment: params.experiment, s: params.s, M: params.M, omega_min: lo, omega_max: hi } });
+  });
+  try { model.send({ type: "ping" }); } catch (e) { /* no kernel: the button stays disabled */ }
+  return box;
+}
 
 /** Resolution of the in-browser quadrature (coarser than lib's defaults, so it runs in about a second). */
 export const QUADRATURE = { tolerance: 1e-2, phases: 16, refine: 2, scan: 16 };
@@ -424,18 +512,22 @@ function render({ model, el }) {
   const note = document.createElement("div");
   note.style.cssText = "font-size:0.8em;color:#444";
   note.textContent = spec.note;
-  let generation = 0;
+  let generation = 0, data = null, mc = null;
+  function draw() {
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+    return spec.draw(ctx, W, H, params, data, mc);
+  }
   async function update(started) {
     const mine = ++generation;
     root.dataset.busy = "1";
     status.textContent = "computing…";
     try {
-      const data = spec.compute ? await spec.compute(params) : null;
+      const fresh = spec.compute ? await spec.compute(params) : null;
       if (mine !== generation) return;  // a newer move superseded this one
-      const ctx = canvas.getContext("2d");
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
-      const result = spec.draw(ctx, W, H, params, data);
+      data = fresh;
+      const result = draw();
       const ms = performance.now() - started;
       status.textContent = `Updated in ${ms.toFixed(0)} ms in this browser.`;
       root.dataset.lastMs = String(ms);
@@ -458,6 +550,7 @@ function render({ model, el }) {
   };
   for (const c of spec.controls) controls.append((c.options ? dropdown : slider)(c, params[c.key], onInput));
   root.append(controls, canvas, status, note);
+  if (spec.kernel) controls.append(kernelControl(model, params, (points) => { mc = points; if (data) draw(); }));
   el.append(root);
   update(performance.now());
   return () => { generation += 1; };

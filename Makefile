@@ -31,7 +31,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
 
 test: setup browser
-	$(BIN)/python -m pytest -m "" -ra
+	$(BIN)/python -m pytest -m "" -ra --durations=15
 
 test-quick: setup
 	$(BIN)/python -m pytest

@@ -126,8 +126,9 @@ MAX_REFINE = 20
 JUMP_FACTOR = 4.0
 """A boundary change across a cell larger than this times the level's median change marks a jump."""
 
-BLOCK_STATES = 512
-"""Gate states per work unit (a block is scanned and bisected in one pass)."""
+BLOCK_STATES = 128
+"""Gate states per work unit (a block is scanned and bisected in one pass); small enough that a
+refinement pass of a few hundred states still keeps both cores busy."""
 
 
 def reference_position(model: Model) -> float:

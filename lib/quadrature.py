@@ -74,7 +74,8 @@ import numpy as np
 
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
 from .model import Model, check_finite
-from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_LEVEL,
+from .inputs import check_integer
+from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_GRID, MAX_LEVEL,
                            MIN_ENERGY_NODE_SPACING, PHASED, TransmittingSet, gate_nodes, transmitting_set)
 
 
@@ -565,15 +566,12 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
     omega_T = check_temperatures(omega_T)
     tolerance = check_tolerance(tolerance)
     p_floor = check_finite("p_floor", p_floor, nonnegative=True)
-    for name, value in (("phases", phases), ("scan", scan)):
-        if value is not None and (isinstance(value, (bool, np.bool_)) or not float(value).is_integer()
-                                  or not 2 <= value <= 4096):
-            raise ValueError(f"{name} must be an integer between 2 and 4096, got {value!r}")
+    phases, scan = (None if v is None else check_integer(name, v, minimum=2, maximum=MAX_GRID)
+                    for name, v in (("phases", phases), ("scan", scan)))
     n_jobs = check_jobs(n_jobs)
     func = cache.cached(_transmission_quadrature, ignore=("n_jobs", "progress")) if use_cache \
         else _transmission_quadrature
-    return func(experiment, model, omega_T, tolerance, None if phases is None else int(phases),
-                None if scan is None else int(scan), refine, integrator, p_floor, cache.ENGINE_VERSION,
+    return func(experiment, model, omega_T, tolerance, phases, scan, refine, integrator, p_floor, cache.ENGINE_VERSION,
                 n_jobs=n_jobs, progress=progress, use_cache=use_cache)
 
 

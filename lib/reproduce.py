@@ -82,6 +82,11 @@ def exact_temperatures(lowest_energy: float, *, floor: float = EXACT_FLOOR, poin
     They reach down to where :math:`e^{-E_\mathrm{min}/\omega_T}` is
     ``floor``; sorted, each once.
     """
+    from .inputs import check_finite, check_integer
+
+    lowest_energy = check_finite("lowest energy", lowest_energy, nonnegative=True)
+    floor = check_finite("floor", floor, positive=True, high=0.5)
+    points = check_integer("points", points, minimum=1, maximum=10_000)
     paper = np.unique(paper_temperatures())
     lowest = min(max(0.9 * lowest_energy / np.log(1.0 / floor), 0.05), 0.5 * paper[0])
     below = np.geomspace(lowest, paper[0], points + 1)[:-1]

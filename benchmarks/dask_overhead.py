@@ -23,10 +23,11 @@ Then an estimate, printed with its inputs, of the wall time on a cluster of
   point, from the cost measured on a 3 x 3 subgrid;
 
 as total core-seconds / cores, multiplied by the measured Dask overhead,
-plus a term for the tail: the last round of chunks (one chunk per core)
-cannot be shared. The scheduler's own time (about 1 ms per task, Dask's
-documented figure, not measured here; joblib batches chunks into tasks of
-0.2-1 s) is printed beside it. Start-up of the cluster and of its workers is
+plus a term for the tail: the last round of batches (one batch per core)
+cannot be shared. On a cluster ``lib.parallel`` sends chunks in batches,
+about ``BATCHES_PER_THREAD`` per worker thread; the scheduler's own time
+(about 1 ms per task, Dask's documented figure, not measured here) is
+printed beside it. Start-up of the cluster and of its workers is
 not included. On a shared machine the loky and Dask runs alternate, so that
 load from elsewhere falls on both alike.
 
@@ -83,19 +84,18 @@ def per_trajectory_cost(points, temps, trials):
 SCHEDULER_SECONDS_PER_TASK = 1e-3
 """Scheduler time per Dask task, as Dask's documentation puts it (an assumption, not measured here)."""
 
-BATCH_SECONDS = 0.5
-"""joblib's Dask backend groups calls into batches of 0.2-1 s of work; we take the middle."""
-
 
 def estimate(label, core_seconds, n_chunks, chunk_seconds, cores, overhead):
+    from lib.parallel import BATCHES_PER_THREAD
+
+    batches = min(n_chunks, cores * BATCHES_PER_THREAD)  # as lib.parallel._dask_run cuts them
+    batch_seconds = max(chunk_seconds, core_seconds / batches)
     ideal = core_seconds / cores
-    tail = chunk_seconds  # the last round: one chunk per core, nothing left to share
+    tail = batch_seconds  # the last round: one batch per core, nothing left to share
     total = ideal * (1.0 + max(overhead, 0.0)) + tail
-    batches = max(n_chunks / max(1.0, BATCH_SECONDS / (core_seconds / n_chunks)), core_seconds / BATCH_SECONDS)
-    batches = min(batches, n_chunks)
     scheduler = batches * SCHEDULER_SECONDS_PER_TASK
     print(f"  {label}: {core_seconds:,.0f} core-s in {n_chunks:,} chunks of {CHUNK_TRIALS} trials "
-          f"(longest chunk {chunk_seconds:.2f} s on one core) -> about {total:,.0f} s "
+          f"(longest chunk {chunk_seconds:.2f} s on one core, batches of {batch_seconds:.2f} s) -> about {total:,.0f} s "
           f"({total / 60:.1f} min) on {cores} cores; the scheduler's share: about {batches:,.0f} batched "
           f"tasks x {SCHEDULER_SECONDS_PER_TASK * 1e3:g} ms = {scheduler:,.0f} s, "
           f"{'hidden behind' if scheduler < 0.5 * total else 'NOT small against'} the compute")

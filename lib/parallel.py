@@ -5,8 +5,8 @@ transmitting-set blocks, sweep points) goes through :func:`run`, which picks
 one of three ways:
 
 ``dask``
-    joblib's Dask backend (``joblib.parallel_config(backend="dask")``) with
-    a :class:`distributed.Client` connected to a scheduler, whenever one is
+    Dask's futures (:func:`_dask_run`: batches of tasks, a bounded number in
+    flight) on a :class:`distributed.Client` connected to a scheduler, whenever one is
     set: by :func:`use_scheduler` / :func:`set_scheduler`, the command
     line's ``--scheduler ADDRESS``, or the environment variable
     ``ACTIVATION_SCHEDULER`` (empty or ``local``: no cluster). Every core of
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import math
 import os
 import sys
 import time
@@ -247,15 +248,72 @@ def run(func, tasks, *, n_jobs: int = 1, ordered: bool = True):
     how = backend(n_jobs, len(tasks))
     if how == "serial":
         return ((k, func(*args)) for k, args in enumerate(tasks))
-    from joblib import Parallel, delayed, parallel_config
-
-    calls = (delayed(_indexed)(k, func, args) for k, args in enumerate(tasks))
-    return_as = "generator" if ordered else "generator_unordered"
     if how == "loky":
+        from joblib import Parallel, delayed
+
+        calls = (delayed(_indexed)(k, func, args) for k, args in enumerate(tasks))
+        return_as = "generator" if ordered else "generator_unordered"
         return Parallel(n_jobs=min(n_jobs, len(tasks)), return_as=return_as)(calls)
-    client = get_client(scheduler_address())
-    with parallel_config(backend="dask", client=client):
-        return Parallel(n_jobs=-1, return_as=return_as)(calls)
+    return _dask_run(get_client(scheduler_address()), func, tasks, ordered)
+
+
+BATCHES_PER_THREAD = 24
+"""Batches per worker thread a Dask run aims at: enough to balance the load, few enough
+that the per-task cost of the scheduler stays small against the work."""
+
+WINDOW_PER_THREAD = 4
+"""Batches per worker thread in flight at once: every worker always has the next one at
+hand, and the scheduler never holds more than a few per thread."""
+
+
+def _run_batch(func, first, batch):
+    return [(first + j, func(*args)) for j, args in enumerate(batch)]
+
+
+def _dask_run(client, func, tasks, ordered):
+    """:func:`run` on a Dask cluster, with the distributed futures API directly.
+
+    Consecutive tasks go out in batches (about :data:`BATCHES_PER_THREAD` per
+    worker thread, so a 50 ms task does not pay the scheduler's per-task cost
+    alone), at most :data:`WINDOW_PER_THREAD` batches per thread in flight.
+    A batch lost with its worker is run again by the scheduler, with the same
+    seeds. Results are yielded as batches finish, or in task order.
+    """
+    from distributed import as_completed
+
+    threads = max(1, sum(client.nthreads().values()))
+    size = max(1, math.ceil(len(tasks) / (threads * BATCHES_PER_THREAD)))
+    batches = [(first, tasks[first: first + size]) for first in range(0, len(tasks), size)]
+    if not batches:
+        return
+    window = threads * WINDOW_PER_THREAD
+    pending = iter(batches)
+    futures = set()
+
+    def submit(batch):
+        future = client.submit(_run_batch, func, *batch, pure=False)
+        futures.add(future)
+        return future
+
+    done, next_k = {}, 0
+    try:
+        running = as_completed([submit(b) for _, b in zip(range(window), pending)], loop=client.loop)
+        for future in running:
+            futures.discard(future)
+            out = future.result()
+            nxt = next(pending, None)
+            if nxt is not None:
+                running.add(submit(nxt))
+            if not ordered:
+                yield from out
+                continue
+            done.update(out)
+            while next_k in done:
+                yield next_k, done.pop(next_k)
+                next_k += 1
+    finally:
+        if futures:  # the caller stopped early, or a task failed: nothing keeps running for nobody
+            client.cancel(list(futures))
 
 
 def store(memorized, args, output, duration: float = 0.0) -> None:

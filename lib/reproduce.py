@@ -104,6 +104,20 @@ def lowest_energy(experiment: str, model: Model) -> float:
     return low_temperature_limit(ts, experiment)["lowest_energy"]
 
 
+_PANEL_ORDER = ("classical", "joint", "thermal", "deflected", "frozen")
+"""Experiments from the slowest quadrature to the quickest (longest tasks first)."""
+
+
+def _exact_panel(experiment, s, M, tolerance, floor, n_jobs, use_cache):
+    """One panel of :func:`exact_data`."""
+    from .quadrature import transmission_quadrature
+
+    model = Model(M=M, s=s)
+    temps = exact_temperatures(lowest_energy(experiment, model), floor=floor)
+    return transmission_quadrature(experiment, model, temps, tolerance=tolerance, p_floor=0.1 * floor,
+                                   n_jobs=n_jobs, progress=False, use_cache=use_cache)
+
+
 def exact_data(figure: str, *, experiments=None, impacts=IMPACTS, masses=MASSES,
                tolerance: float = EXACT_TOLERANCE, floor: float = EXACT_FLOOR, n_jobs=None, progress=None,
                use_cache: bool = True) -> dict:
@@ -114,23 +128,47 @@ def exact_data(figure: str, *, experiments=None, impacts=IMPACTS, masses=MASSES,
     down to where :math:`\mathcal{P}` reaches ``floor``), accurate to ``tolerance``
     wherever :math:`\mathcal{P} \ge` ``floor``. ``experiments`` defaults to
     the figure's; any registered experiment may be given (e.g. ``classical``).
+    Computed by :func:`exact_panels`.
     """
-    from tqdm.auto import tqdm
-
-    from .quadrature import transmission_quadrature
-
     if figure not in FIGURE_EXPERIMENTS:
         raise ValueError(f"figure must be 4 or 5 for ensembles, got {figure!r}")
     experiments = FIGURE_EXPERIMENTS[figure] if experiments is None else tuple(experiments)
-    keys = [(e, s, M) for e in experiments for s in impacts for M in masses]
+    panels = [(e, s, M, tolerance) for e in experiments for s in impacts for M in masses]
+    return exact_panels(panels, floor=floor, n_jobs=n_jobs, progress=progress, use_cache=use_cache,
+                        desc=f"Fig. {figure} quadrature")
+
+
+def exact_panels(panels, *, floor: float = EXACT_FLOOR, n_jobs=None, progress=None, use_cache: bool = True,
+                 desc: str = "quadrature") -> dict:
+    """The quadrature of :func:`exact_data` for any list of ``(experiment, s, M, tolerance)`` panels.
+
+    Keyed by ``(experiment, s, M)``. On local workers (``n_jobs`` > 1, no Dask
+    scheduler) the panels run side by side, each in one worker, slowest
+    first, so that the serial parts of the quadrature overlap; a single
+    panel, or a cluster, parallelises inside the panel. The results are the
+    same either way.
+    """
+    from tqdm.auto import tqdm
+
+    from . import parallel
+    from .ensemble import check_jobs
+
+    panels = [(str(e), float(s), float(M), float(tol)) for e, s, M, tol in panels]
+    keys = [p[:3] for p in panels]
+    if len(set(keys)) != len(keys):
+        raise ValueError("each (experiment, s, M) panel may appear once")
+    jobs = check_jobs(n_jobs)
     show = show_progress(progress, len(keys) * 200_000)
-    out = {}
-    for e, s, M in tqdm(keys, desc=f"Fig. {figure} quadrature", unit="panel", disable=not show):
-        model = Model(M=M, s=s)
-        temps = exact_temperatures(lowest_energy(e, model), floor=floor)
-        out[(e, s, M)] = transmission_quadrature(e, model, temps, tolerance=tolerance, p_floor=0.1 * floor,
-                                                 n_jobs=n_jobs, progress=False, use_cache=use_cache)
-    return out
+    side_by_side = parallel.backend(jobs, len(keys)) == "loky"
+    rank = {e: i for i, e in enumerate(_PANEL_ORDER)}
+    order = sorted(range(len(keys)), key=lambda k: (rank.get(keys[k][0], -1), -keys[k][2], -keys[k][1]))
+    tasks = [(*panels[k], floor, 1 if side_by_side else jobs, use_cache) for k in order]
+    found = {}
+    with tqdm(total=len(keys), desc=desc, unit="panel", disable=not show) as bar:
+        for j, q in parallel.run(_exact_panel, tasks, n_jobs=jobs if side_by_side else 1, ordered=False):
+            found[keys[order[j]]] = q
+            bar.update()
+    return {key: found[key] for key in keys}
 
 
 def mass_dependence(masses=None, impacts=IMPACTS) -> dict:
@@ -225,6 +263,42 @@ def phase_space_dataset(maps: dict, *, integrator: str):
     return ds
 
 
+def phase_maps(ds) -> dict:
+    """The maps held by a Fig. 3 dataset (:func:`phase_space_dataset`), keyed by ``(s, phase)``;
+    the inverse of :func:`phase_space_dataset`, bitwise."""
+    from .phase_space import PhaseSpaceMap
+
+    model = {k: float(ds.attrs[k]) for k in ("U0", "lam", "x0")}
+    out = {}
+    for s in ds["impact"].values:
+        for phi in ds["phase"].values:
+            cube = ds["transmitted"].sel(impact=s, phase=phi).transpose("oscillator_energy", "particle_energy")
+            out[(float(s), float(phi))] = PhaseSpaceMap(
+                Model(M=float(ds.attrs["mass"]), s=float(s), **model), float(phi), str(ds.attrs["convention"]),
+                ds["particle_energy"].values.astype(float), ds["oscillator_energy"].values.astype(float),
+                cube.values.astype(bool), str(ds.attrs["integrator"]))
+    return out
+
+
+def figure_dataset(figure: str, *, trials: int = DEFAULT_TRIALS, seed: int = PAPER_SEED,
+                   integrator: str = "adaptive", n_jobs=None, progress=None, use_cache: bool = True):
+    """The data of Fig. 3, 4 or 5 as an :class:`xarray.Dataset`, computed through the cache.
+
+    The very dataset :func:`reproduce` writes to ``figureN.nc``: Fig. 3 by
+    :func:`phase_space_dataset` (:func:`phase_maps` restores the maps), Figs.
+    4 and 5 by :func:`ensemble_dataset` (:func:`lib.sweeps.transmissions`
+    restores the results). The book's chapters read their data this way.
+    """
+    if figure == "3":
+        maps = phase_space_data(integrator=integrator, n_jobs=n_jobs, progress=progress, use_cache=use_cache)
+        return phase_space_dataset(maps, integrator=integrator)
+    if figure not in FIGURE_EXPERIMENTS:
+        raise ValueError(f"figure must be one of {', '.join(FIGURES)}; got {figure!r}")
+    data = ensemble_data(figure, trials=trials, seed=seed, integrator=integrator, n_jobs=n_jobs,
+                         progress=progress, use_cache=use_cache)
+    return ensemble_dataset(figure, data, trials=trials, seed=seed, integrator=integrator)
+
+
 def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIALS, seed: int = PAPER_SEED,
               integrator: str = "adaptive", n_jobs=None, progress=None,
               use_cache: bool = True) -> list[Path]:
@@ -238,7 +312,7 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
     an interruption, writes bitwise the same files (no time stamps; each
     file is replaced whole).
     """
-    from .sweeps import write_dataset
+    from .sweeps import transmissions, write_dataset
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -249,9 +323,10 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
         meta = {"figure": fig, "lib_version": __version__, "engine_version": cache.ENGINE_VERSION,
                 "protocol": _protocol(fig, trials, seed, integrator)}
         arrays = {}
+        dataset = figure_dataset(fig, trials=trials, seed=seed, integrator=integrator, n_jobs=n_jobs,
+                                 progress=progress, use_cache=use_cache)
         if fig == "3":
-            maps = phase_space_data(integrator=integrator, n_jobs=n_jobs, progress=progress,
-                                    use_cache=use_cache)
+            maps = phase_maps(dataset)
             panels = []
             for (s, phi), m in maps.items():
                 key = f"s{s:g}_phi{round(phi / (np.pi / 4))}"
@@ -260,17 +335,14 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
                                "transmitted_fraction": m.transmitted_fraction})
             arrays["particle_energy"] = next(iter(maps.values())).particle_energy
             arrays["oscillator_energy"] = next(iter(maps.values())).oscillator_energy
-            dataset = phase_space_dataset(maps, integrator=integrator)
         else:
-            data = ensemble_data(fig, trials=trials, seed=seed, integrator=integrator, n_jobs=n_jobs,
-                                 progress=progress, use_cache=use_cache)
+            data = transmissions(dataset)
             panels = []
             for (e, s, M), r in data.items():
                 key = f"{e}_s{s:g}_M{M:g}"
                 arrays[key + "_transmitted"] = r.transmitted
                 panels.append({"key": key, **r.to_dict()})
             arrays["temperature"] = paper_temperatures()
-            dataset = ensemble_dataset(fig, data, trials=trials, seed=seed, integrator=integrator)
         meta["panels"] = panels
         jpath, npath = out / f"figure{fig}.json", out / f"figure{fig}.npz"
         _replace(jpath, json.dumps(meta, indent=1).encode())

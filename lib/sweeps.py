@@ -45,6 +45,9 @@ from .model import Model, check_finite
 DIMS = ("experiment", "impact", "mass", "U0", "lam")
 """Grid dimensions of a sweep, in order; ``omega_T`` follows."""
 
+ENERGY_MOMENTS = ("E", "E2", "E_transmitted", "E2_transmitted")
+"""Order of the per-temperature energy sums of a Monte Carlo result (``energy_sums``)."""
+
 MAX_POINTS = 1_000_000
 """Largest number of grid points in one sweep."""
 
@@ -239,7 +242,9 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         ``probability``, ``stderr``, ``ci95_low``, ``ci95_high``,
         ``transmitted``, ``undecided``, ``trials`` (per temperature, all
         equal), ``activation_energy``, ``activation_stderr`` (Tolman's
-        estimate), and ``evaluations`` per point.
+        estimate), ``energy_sums`` (the sums behind it, over a further
+        dimension ``moment``: :data:`ENERGY_MOMENTS`), and ``evaluations``
+        per point. :func:`transmissions` restores the results from these.
     Quadrature
         ``probability``, ``error``, ``activation_energy``,
         ``activation_error``, and per point ``lowest_energy`` (the lowest
@@ -277,6 +282,9 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
             "activation_stderr": (full, per_temperature(lambda r: r.activation_stderr)),
             "evaluations": (grid_dims, per_point(lambda r: r.evaluations, np.int64)),
         }
+        if all(r.energy_sums is not None for r in results):
+            sums = np.stack([r.energy_sums for r in results]).reshape(*shape, temps.size, len(ENERGY_MOMENTS))
+            data["energy_sums"] = ((*full, "moment"), sums)
     elif method == "quadrature":
         data = {
             "probability": (full, per_temperature(lambda r: r.probability)),
@@ -291,6 +299,8 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
     coords = {name: (name, np.array(values, dtype=str if name == "experiment" else float))
               for name, values in axes.items()}
     coords["omega_T"] = ("omega_T", temps)
+    if "energy_sums" in data:
+        coords["moment"] = ("moment", np.array(ENERGY_MOMENTS))
     ds = xr.Dataset(data, coords=coords)
     descriptions = {
         "experiment": "experiment (lib.experiments)", "impact": "impact parameter s",
@@ -306,6 +316,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         "evaluations": "derivative evaluations spent",
         "lowest_energy": "lowest total energy of the transmitting set",
         "n_max": "highest gate level of the quadrature",
+        "energy_sums": "sums over the decided trials of E and E^2, all and transmitted (Tolman's estimate)",
     }
     for name, text in descriptions.items():
         if name in ds.variables:
@@ -316,6 +327,45 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
                      "lib_version": __version__, "x0": float(x0.pop()) if len(x0) == 1 else "varies"})
     ds.attrs.update({k: v for k, v in attrs.items() if v is not None})
     return ds
+
+
+def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
+    """The Monte Carlo results held by ``ds``, as :class:`~lib.ensemble.Transmission`.
+
+    The inverse of :func:`transmission_dataset`: every field (counts,
+    energy sums, evaluations, seed, integrator, model) comes from the
+    dataset, so the results equal the ones it was made from, bitwise, and
+    so do a file's written by :func:`write_dataset` and opened again. Keys
+    are the tuples of the coordinates named in ``key``, in order (the book's
+    ``(experiment, s, M)`` by default); the other grid dimensions must then
+    have length one.
+    """
+    if ds.attrs.get("method") != "montecarlo":
+        raise ValueError(f"transmissions needs a Monte Carlo dataset, got method {ds.attrs.get('method')!r}")
+    key = tuple(key)
+    unknown = [k for k in key if k not in DIMS]
+    if unknown:
+        raise ValueError(f"key must name dimensions among {DIMS}, got {unknown}")
+    spread = [d for d in DIMS if d not in key and ds.sizes.get(d, 1) != 1]
+    if spread:
+        raise ValueError(f"dimensions {spread} have more than one value: add them to key")
+    omega_T = np.asarray(ds["omega_T"].values, dtype=float)
+    out = {}
+    for point in itertools.product(*(ds[d].values for d in DIMS)):
+        sel = ds.sel(dict(zip(DIMS, point)))
+        experiment, s, M, U0, lam = (str(point[0]), *(float(v) for v in point[1:]))
+        trials = np.unique(sel["trials"].values)
+        if trials.size != 1:
+            raise ValueError("transmissions needs the same number of trials at every temperature")
+        sums = sel["energy_sums"].transpose("omega_T", "moment").values.astype(float) \
+            if "energy_sums" in sel else None
+        result = Transmission(experiment, Model(M=M, s=s, U0=U0, lam=lam, x0=float(ds.attrs["x0"])),
+                              str(ds.attrs["integrator"]), omega_T.copy(), int(trials[0]),
+                              int(ds.attrs["seed"]), sel["transmitted"].values.astype(np.int64),
+                              sel["undecided"].values.astype(np.int64), int(sel["evaluations"].values), sums)
+        values = dict(zip(DIMS, (experiment, s, M, U0, lam)))
+        out[tuple(values[k] for k in key)] = result
+    return out
 
 
 FORMATS = (".nc", ".zarr")

@@ -36,6 +36,23 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.fixture
+def book_environment(built_book, monkeypatch):
+    """Run the rest of the test in the environment the book was built in.
+
+    For tests that execute chapters: they then reuse the results the book
+    build computed (the cache is keyed by the engine's source and checked on
+    every read, so a reused result is the one a fresh run would give) instead
+    of recomputing every figure in the private cache.
+    """
+    for key in ("ACTIVATION_CACHE", "ACTIVATION_JOBS", "ACTIVATION_PROGRESS"):
+        if key in _OUTER_ENV:
+            monkeypatch.setenv(key, _OUTER_ENV[key])
+        else:
+            monkeypatch.delenv(key, raising=False)
+    return built_book
+
+
 @pytest.fixture(scope="session")
 def built_book():
     """Build the book with warnings as errors and return ``_build/html``.

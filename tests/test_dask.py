@@ -220,6 +220,46 @@ def test_reproduce_datasets_match_its_arrays(tmp_path):
             _equal(back.load(), dataset)
 
 
+def _same_record(a, b):
+    import dataclasses
+
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+        else:
+            assert x == y, (f.name, x, y)
+
+
+def test_book_data_restores_from_the_files_bitwise(tmp_path):
+    """The chapters read their data from the datasets (lib.reproduce.figure_dataset): every field
+    of every result, and the energy sums behind Tolman's E_a, survive a NetCDF file."""
+    from lib import reproduce
+    from lib.sweeps import transmissions
+
+    data = reproduce.ensemble_data("5", trials=40, omega_T=[1.0, 2.0, 4.0], progress=False)
+    ds = reproduce.ensemble_dataset("5", data, trials=40, seed=reproduce.PAPER_SEED, integrator="adaptive")
+    with xr.open_dataset(write_dataset(ds, tmp_path / "f5.nc")) as opened:
+        back = transmissions(opened.load())
+    assert list(back) == list(data)
+    for key, r in data.items():
+        _same_record(r, back[key])
+        np.testing.assert_array_equal(back[key].activation_energy, r.activation_energy)
+    maps = reproduce.phase_space_data(grid=10, progress=False)
+    fig3 = reproduce.phase_space_dataset(maps, integrator="adaptive")
+    with xr.open_dataset(write_dataset(fig3, tmp_path / "f3.nc")) as opened:
+        restored = reproduce.phase_maps(opened.load())
+    assert list(restored) == list(maps)
+    for key, m in maps.items():
+        _same_record(m, restored[key])
+    with pytest.raises(ValueError, match="more than one value"):
+        transmissions(ds, key=("experiment", "impact"))
+    quad = sweep("deflected", impact=2.0, mass=1.0, omega_T=[1.0], method="quadrature", tolerance=1e-2)
+    with pytest.raises(ValueError, match="Monte Carlo"):
+        transmissions(quad)
+
+
 @pytest.mark.slow
 def test_cli_reproduce_writes_netcdf(tmp_path):
     r = _cli("reproduce", "--figure", 4, "--trials", 8, "--out", tmp_path, "--quiet",

@@ -216,8 +216,9 @@ def test_all_24_panels_agree_with_monte_carlo():
         for s in IMPACTS:
             for M in MASSES:
                 model = Model(M=M, s=s)
-                q = lib.transmission_probability(experiment, model, T, method="quadrature", tolerance=1e-3)
-                mc = lib.transmission_probability(experiment, model, T, trials=10_000, seed=2024)
+                q = lib.transmission_probability(experiment, model, T, method="quadrature", tolerance=1e-3,
+                                                 n_jobs=2)  # the numbers do not depend on n_jobs; the time halves
+                mc = lib.transmission_probability(experiment, model, T, trials=10_000, seed=2024, n_jobs=2)
                 ok = mc.transmitted >= 10
                 z = (q.probability - mc.probability) / np.hypot(mc.stderr, q.error)
                 assert np.all(np.abs(z[ok]) < 3.5), (experiment, s, M, z)
@@ -289,3 +290,18 @@ def test_many_temperatures_are_refined_on_a_subset_and_checked_on_all():
     assert q.omega_T.size == T.size and np.array_equal(q.omega_T, T)
     assert np.all(q.relative_error <= 1e-2)
     assert np.all(np.diff(q.probability) < 0)  # P rises with temperature (T is decreasing here)
+
+
+def test_panels_side_by_side_equal_panels_one_by_one():
+    """lib.reproduce.exact_panels runs panels in parallel workers; the numbers must not depend on it."""
+    from lib.reproduce import exact_panels
+
+    panels = [("deflected", 2.0, 1.0, 1e-2), ("frozen", 0.0, 1.0, 1e-2), ("deflected", 0.0, 5.0, 1e-2)]
+    one = exact_panels(panels, floor=1e-6, n_jobs=1, use_cache=False)
+    two = exact_panels(panels, floor=1e-6, n_jobs=2, use_cache=False)
+    assert list(one) == list(two) == [p[:3] for p in panels]
+    for key in one:
+        np.testing.assert_array_equal(one[key].probability, two[key].probability)
+        np.testing.assert_array_equal(one[key].activation_energy, two[key].activation_energy)
+    with pytest.raises(ValueError, match="once"):
+        exact_panels([panels[0], panels[0]])

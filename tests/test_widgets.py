@@ -124,8 +124,12 @@ def test_importing_lib_does_not_import_widgets():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", CHAPTERS)
-def test_chapter_executes_and_creates_its_explorer_model(kind, tmp_path):
-    """Execute the chapter with nbclient (as Binder/JupyterLab would) and find the explorer's widget model."""
+def test_chapter_executes_and_creates_its_explorer_model(kind, book_environment):
+    """Execute the chapter with nbclient (as Binder/JupyterLab would) and find the explorer's widget model.
+
+    The kernel sees the book build's result cache (``book_environment``), as a
+    reader's kernel sees the results the book left behind.
+    """
     import nbformat
     from nbclient import NotebookClient
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Model, check_finite
+from .model import Model
 
 
 def frozen_barrier(model: Model) -> float:

@@ -227,10 +227,11 @@ class CachedFunction:
 
     def lookup(self, *args, **kwargs):
         """``(True, result)`` if the call's result is cached and intact, else ``(False, None)``."""
-        return self._lookup(self.path(*args, **kwargs))
+        return self.read(self.path(*args, **kwargs))
 
     @staticmethod
-    def _lookup(path):
+    def read(path):
+        """:meth:`lookup` at a known :meth:`path` (computing the key once for a lookup and a store)."""
         if path is None:
             return False, None
         try:
@@ -245,10 +246,11 @@ class CachedFunction:
 
     def store(self, output, *args, **kwargs) -> None:
         """Store ``output`` as the result of ``func(*args, **kwargs)``; a cache that fails is skipped with a warning."""
-        self._store(self.path(*args, **kwargs), output)
+        self.write(self.path(*args, **kwargs), output)
 
     @staticmethod
-    def _store(path, output) -> None:
+    def write(path, output) -> None:
+        """:meth:`store` at a known :meth:`path`."""
         if path is None:
             return
         location = cache_dir()
@@ -266,11 +268,11 @@ class CachedFunction:
 
     def __call__(self, *args, **kwargs):
         path = self.path(*args, **kwargs)
-        found, value = self._lookup(path)
+        found, value = self.read(path)
         if found:
             return value
         value = self.func(*args, **kwargs)
-        self._store(path, value)
+        self.write(path, value)
         return value
 
 

@@ -46,7 +46,6 @@ import contextlib
 import math
 import os
 import sys
-import time
 
 ENV_VAR = "ACTIVATION_SCHEDULER"
 TIMEOUT_ENV_VAR = "ACTIVATION_SCHEDULER_TIMEOUT"
@@ -316,16 +315,6 @@ def _dask_run(client, func, tasks, ordered):
             client.cancel(list(futures))
 
 
-def store(memorized, args, output, duration: float = 0.0) -> None:
-    """Put ``output`` in the cache as the result of ``memorized(*args)`` (a :class:`lib.cache.CachedFunction`).
-
-    The cache writes a sealed entry through a temporary file renamed into
-    place, so an interrupted store leaves nothing behind. ``duration`` is
-    accepted for the callers' convenience and not stored.
-    """
-    memorized.store(output, *args)
-
-
 def cached_run(func, tasks, *, n_jobs: int = 1, use_cache: bool = True, ordered: bool = True,
                on_result=None):
     """Results of ``func(*args)`` for each ``args`` in ``tasks``, as a list in task order.
@@ -341,25 +330,25 @@ def cached_run(func, tasks, *, n_jobs: int = 1, use_cache: bool = True, ordered:
     tasks = list(tasks)
     results = [None] * len(tasks)
     memorized = cache.cached(func) if use_cache and cache.cache_dir() is not None else None
+    paths = [memorized.path(*args) if memorized is not None else None for args in tasks]  # each key hashed once
     missing = []
-    for k, args in enumerate(tasks):
-        found, value = memorized.lookup(*args) if memorized is not None else (False, None)
+    for k in range(len(tasks)):
+        found, value = memorized.read(paths[k]) if memorized is not None else (False, None)
         if found:
             results[k] = value
             if on_result is not None:
                 on_result(k, value)
         else:
             missing.append(k)
-    t0 = time.perf_counter()
     for j, out in run(func, [tasks[k] for k in missing], n_jobs=n_jobs, ordered=ordered):
         k = missing[j]
         results[k] = out
-        if memorized is not None:
-            store(memorized, tasks[k], out, time.perf_counter() - t0)
+        if memorized is not None:  # a sealed entry, through a temporary file renamed into place
+            memorized.write(paths[k], out)
         if on_result is not None:
             on_result(k, out)
     return results
 
 
-__all__ = ["run", "cached_run", "store", "backend", "use_scheduler", "set_scheduler", "scheduler_address",
+__all__ = ["run", "cached_run", "backend", "use_scheduler", "set_scheduler", "scheduler_address",
            "get_client", "SchedulerUnreachable", "CONNECT_TIMEOUT"]

@@ -30,7 +30,6 @@ Files
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 
@@ -197,7 +196,6 @@ def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
         owner[start: start + len(units)] = j
     left = [len(units) for _, units, _ in pending]
     chunk_results = [None] * len(tasks)
-    t0 = time.perf_counter()
     with tqdm(total=total, initial=(len(points) - len(pending)) * temps.size * trials, unit="traj",
               unit_scale=True, desc="sweep", disable=not show, smoothing=0.05) as bar:
         for k, out in parallel.run(run_chunk, tasks, n_jobs=n_jobs, ordered=False):
@@ -213,8 +211,7 @@ def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
                 for i in range(start, start + len(units)):
                     chunk_results[i] = None
                 if memorized is not None:
-                    parallel.store(memorized, (e, model, temps, trials, seed, integ, cache.ENGINE_VERSION),
-                                   results[p], time.perf_counter() - t0)
+                    memorized.store(results[p], e, model, temps, trials, seed, integ, cache.ENGINE_VERSION)
     return results
 
 

@@ -435,10 +435,6 @@ class TransmittingSet:
         }
 
 
-def _check_int(name, value, minimum, maximum=None):
-    return check_integer(name, value, minimum=minimum, maximum=maximum)
-
-
 def _jump_cells(phases, lower, upper, energy_tol):
     """Indices ``j`` of the cells ``(j, j+1)`` (periodic) of one level whose intervals jump."""
     nxt = np.roll(np.arange(phases.size), -1)
@@ -500,8 +496,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     energy_tol = check_finite("energy tolerance", energy_tol, positive=True)
     integ: Integrator = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)
-    refine = _check_int("refine", refine, 0, MAX_REFINE)
-    frozen = gate == "frozen"
+    refine = check_integer("refine", refine, minimum=0, maximum=MAX_REFINE)
     levels = gate_nodes(gate, n_max, spacing)
     phased = gate in PHASED
     scans = _per_level("scan", scan, levels.size, 4)
@@ -548,7 +543,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
 def _per_level(name, value, n_levels, minimum):
     """One integer per level node, in ``[minimum, MAX_GRID]``, from a number or a sequence."""
     values = [value] if np.ndim(value) == 0 else list(value)
-    out = np.array([_check_int(name, v, minimum) for v in values], dtype=np.int64)
+    out = np.array([check_integer(name, v, minimum=minimum) for v in values], dtype=np.int64)
     if np.any(out > MAX_GRID):
         raise ValueError(f"{name} must be at most {MAX_GRID}, got {int(out.max())}")
     if out.size == 1:

@@ -90,7 +90,6 @@ def test_low_temperature_limits_respect_energy_conservation():
     """At the crossing x = 0 the total energy is at least min_y U(0, y) + y^2/2 = E*. So a classical gate's
     lowest transmitting total energy is >= E*, and a quantum gate's (counted from its zero point 1/2) is
     >= E* - 1/2; both below U(s) when the gate may move (tolerance: the bisection width, 1e-4)."""
-    from lib.quadrature import low_temperature_limit
     from lib.transmitting import transmitting_set
 
     for s in (0.0, 2.0):

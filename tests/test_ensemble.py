@@ -1,11 +1,9 @@
 """Ensembles: Monte Carlo against closed forms, seeding, parallelism, caching."""
 import math
-import os
 
 import numpy as np
 import pytest
 
-import lib
 from lib import cache, ensemble
 from lib.barriers import frozen_barrier
 from lib.ensemble import transmission_probability

@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 
-import lib
 from lib.experiments import paper_temperatures, sample
 from lib.model import EIGHT_PI2, Model
 

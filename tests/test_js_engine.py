@@ -19,7 +19,6 @@ results are compared with lib's:
 Marked ``browser``; skipped without /usr/bin/chromium unless REQUIRE_BROWSER is set.
 """
 import http.server
-import json
 import os
 import threading
 from functools import partial

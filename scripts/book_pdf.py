@@ -61,12 +61,18 @@ MATHJAX_DONE_JS = """async () => {
   return document.querySelectorAll('mjx-container').length;
 }"""
 
-# True when every saved widget view has rendered and every explorer has drawn and is idle.
+# True when every saved widget view has rendered, and every explorer (an anywidget view) is on the
+# page, has drawn its first figure and is idle.
 WIDGETS_DONE_JS = """() => {
-  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
-  const rendered = document.querySelectorAll('.jupyter-widgets.widget-subarea, .widget-subarea').length;
+  const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
+  const saved = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
+  const state = saved ? JSON.parse(saved.textContent).state : {};
+  const expected = views.filter((v) => (state[JSON.parse(v.textContent).model_id] || {}).model_module === 'anywidget');
+  const areas = [...document.querySelectorAll('.widget-subarea')];
   const explorers = [...document.querySelectorAll('.lib-explorer')];
-  return rendered >= views && explorers.every((el) => +el.dataset.updates > 0 && !el.dataset.busy);
+  return areas.length >= views.length && areas.every((a) => a.childElementCount > 0)
+    && explorers.length >= expected.length
+    && explorers.every((el) => +el.dataset.updates > 0 && !el.dataset.busy);
 }"""
 
 UNLINK_INTERNAL_JS = """() => {
@@ -121,12 +127,11 @@ def open_rendered(context, url: str):
     Returns the page and the number of typeset equations.
     """
     page = context.new_page()
-    page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")
+    page.goto(url, wait_until="load")  # the page's own images, scripts and styles
     equations = page.evaluate(MATHJAX_DONE_JS)
     page.wait_for_function(WIDGETS_DONE_JS, timeout=RENDER_TIMEOUT_MS)
-    page.wait_for_load_state("networkidle")  # fonts requested by the typeset equations
-    page.evaluate("document.fonts.ready.then(() => true)")
+    page.wait_for_function("[...document.images].every((img) => img.complete)", timeout=RENDER_TIMEOUT_MS)
+    page.evaluate("document.fonts.ready.then(() => true)")  # the equations' fonts, among others
     return page, equations
 
 

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from functools import partial
+from html import escape as html_escape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +42,12 @@ OUT_NAME = "book.pdf"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 RENDER_TIMEOUT_MS = 120_000  # a bound on waiting for MathJax and the explorers, not a speed target
+
+FOOTER = ('<div style="font-size:7pt;color:#555;width:100%;margin:0 14mm;display:flex;'
+          'justify-content:space-between"><span>{title}</span>'
+          '<span>Text and figures CC BY 4.0, code BSD-3-Clause</span>'
+          '<span><span class="pageNumber"></span> / <span class="totalPages"></span></span></div>')
+"""Each printed page's foot: the chapter, the licences (the site's footer is not printed), the page in the chapter."""
 
 PRINT_CSS = """
 @media print {
@@ -163,8 +170,9 @@ def build_pdf(html: Path = HTML, out: Path | None = None, *, root: Path = ROOT, 
                 page.add_style_tag(content=PRINT_CSS)
                 page.evaluate(UNLINK_INTERNAL_JS)
                 pdf = Path(tmp) / f"{k:02d}.pdf"
-                page.pdf(path=str(pdf), format="A4", print_background=True,
-                         margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
+                page.pdf(path=str(pdf), format="A4", print_background=True, display_header_footer=True,
+                         header_template="<div></div>", footer_template=FOOTER.format(title=html_escape(title)),
+                         margin={"top": "14mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
                 page.close()
                 n = len(PdfReader(pdf).pages)
                 chapters.append({"page": path, "title": title, "first": len(writer.pages), "pages": n,

@@ -121,6 +121,17 @@ def test_no_link_points_at_the_server_that_printed_it(printed):
     assert not local, local[:5]
 
 
+def test_every_page_states_the_licences(printed):
+    """The site's footer on every page of the HTML, and the foot of every page of the PDF (where it is not printed)."""
+    info, reader, html = printed
+    for chapter in info["chapters"]:
+        page_html = (html / chapter["page"]).read_text(encoding="utf-8")
+        footer = re.search(r'<div class="bd-footer-content.*?</footer>', page_html, re.S).group(0)
+        assert "BSD-3-Clause" in footer and "CC BY 4.0" in footer, chapter["page"]
+    for k, page in enumerate(reader.pages):
+        assert "CC BY 4.0, code BSD-3-Clause" in page.extract_text(), f"PDF page {k + 1}"
+
+
 def test_the_book_links_its_pdf(built_book):
     """The introduction links ``../book.pdf``, which is where ``make pdf`` writes it."""
     intro = (built_book / "book" / "intro.html").read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JS_STAMP := book/_assets/.installed
 
-.PHONY: book test test-quick setup js browser clean
+.PHONY: book pdf test test-quick setup js browser clean
 
 setup: $(STAMP) $(JS_STAMP)
 
@@ -25,6 +25,11 @@ js: $(JS_STAMP)
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at _build/html/index.html"
+
+# One PDF of the whole book, printed from the built HTML by Debian's Chromium
+# (scripts/book_pdf.py says why); it lands in the site, which links it.
+pdf: book browser
+	$(BIN)/python scripts/book_pdf.py --html _build/html --out _build/html/book.pdf
 
 # Debian's Chromium for the browser test (needs root; skipped with a message otherwise).
 browser:

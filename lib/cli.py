@@ -1,4 +1,4 @@
-"""Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,sweep,reproduce} --help``.
+"""Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,sweep,reproduce,warmup} --help``.
 
 Bad input gives a one-line message naming the parameter and exit status 2;
 a refusal by the system (a file that cannot be written) exit status 1; a
@@ -260,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trials per temperature (default 10000, as in the paper)")
     _add_run_args(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    sub.add_parser("warmup", help="compile every numba kernel now (Binder's postBuild runs it)",
+                   description="Compile every numba kernel on a tiny problem, so that later processes "
+                               "load the machine code from numba's on-disk cache instead of compiling. "
+                               "Nothing is written to the result cache.")
     return parser
 
 
@@ -421,6 +426,12 @@ def _cmd_sweep(args):
         print(ds)
 
 
+def _cmd_warmup(args):
+    from .warmup import main as warmup
+
+    warmup()
+
+
 def _use_scheduler(args):
     """Connect at once to the scheduler of ``--scheduler`` or ``$ACTIVATION_SCHEDULER`` (fail fast)."""
     from . import parallel
@@ -434,7 +445,7 @@ def _use_scheduler(args):
 
 COMMANDS = {"probability": _cmd_probability, "sweep": _cmd_sweep, "transmitting-set": _cmd_transmitting_set,
             "barrier": _cmd_barrier,
-            "phase-space": _cmd_phase_space, "reproduce": _cmd_reproduce}
+            "phase-space": _cmd_phase_space, "reproduce": _cmd_reproduce, "warmup": _cmd_warmup}
 
 
 def main(argv=None) -> int:

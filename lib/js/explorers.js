@@ -499,7 +499,10 @@ function render({ model, el }) {
   const root = document.createElement("div");
   root.className = `lib-explorer lib-explorer-${kind}`;
   root.dataset.updates = "0";
-  root.style.cssText = "font-family:sans-serif;max-width:760px";
+  // Its own light background and dark text, whatever the page's theme (dark mode included): the
+  // notes and controls below are drawn in dark greys and the canvas in black on white.
+  root.style.cssText = "font-family:sans-serif;max-width:760px;background:#fff;color:#222;color-scheme:light;" +
+    "padding:6px 8px;border-radius:4px";
   const controls = document.createElement("div");
   const canvas = document.createElement("canvas");
   canvas.className = "lib-explorer-figure";

@@ -3,17 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 JS_STAMP := book/_assets/.installed
 
-.PHONY: book pdf test test-quick setup js browser clean
+.PHONY: book pdf test test-quick setup setup-dev js browser clean
 
+# The book needs requirements.txt; the tests and the PDF also requirements-dev.txt.
 setup: $(STAMP) $(JS_STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+setup-dev: $(DEV_STAMP) $(JS_STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
 
 # Widget and MathJax JavaScript, served by the book itself (nothing from CDNs).
 # anywidget's front end comes from the installed Python package, hence $(STAMP).
@@ -28,17 +36,17 @@ book: setup
 
 # One PDF of the whole book, printed from the built HTML by Debian's Chromium
 # (scripts/book_pdf.py says why); it lands in the site, which links it.
-pdf: book browser
+pdf: book browser $(DEV_STAMP)
 	$(BIN)/python scripts/book_pdf.py --html _build/html --out _build/html/book.pdf
 
 # Debian's Chromium for the browser test (needs root; skipped with a message otherwise).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
 
-test: setup browser
+test: setup-dev browser
 	$(BIN)/python -m pytest -m "" -ra --durations=15
 
-test-quick: setup
+test-quick: setup-dev
 	$(BIN)/python -m pytest
 
 clean:

@@ -112,16 +112,28 @@ class Agreement:
 
 
 def agreement(experiment: str, model: Model, omega_T, *, trials: int = 500, seed: int = 0,
-              integrators=("adaptive", "paper")) -> Agreement:
-    """Compare two integrators trial by trial on the same draws."""
+              integrators=("adaptive", "paper"), use_cache: bool = True) -> Agreement:
+    """Compare two integrators trial by trial on the same draws.
+
+    The result goes through the on-disk cache (:mod:`lib.cache`), keyed by
+    the arguments and the engine version, unless ``use_cache`` is false.
+    """
+    from . import cache
     from .ensemble import check_seed, check_temperatures, check_trials
 
     if not isinstance(model, Model):
         raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
     trials = check_trials(trials)
-    rng = np.random.default_rng(check_seed(seed))
+    seed = check_seed(seed)
     omega_T = check_temperatures(omega_T)
-    a, b = (get_integrator(i) for i in integrators)
+    integs = tuple(get_integrator(i) for i in integrators)
+    func = cache.cached(_agreement) if use_cache else _agreement
+    return func(experiment, model, omega_T, trials, seed, integs, cache.ENGINE_VERSION)
+
+
+def _agreement(experiment, model, omega_T, trials, seed, integrators, engine_version) -> Agreement:
+    rng = np.random.default_rng(seed)
+    a, b = integrators
     identical, ev_a, ev_b = [], [], []
     frozen = is_frozen(experiment)
     for T in omega_T:

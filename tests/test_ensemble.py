@@ -108,6 +108,24 @@ def test_wilson_interval_matches_closed_form():
     assert low0 == 0 and 0 < high0 < 0.05
 
 
+def test_wilson_interval_on_arrays_equals_scipys_point_by_point():
+    """The closed form on whole arrays against scipy.stats.binomtest, ends k = 0 and k = n included."""
+    from scipy.stats import binomtest
+
+    from lib.stats import confidence_interval
+
+    rng = np.random.default_rng(3)
+    n = rng.integers(1, 20_000, 400)
+    k = rng.integers(0, n + 1)
+    k[:5], k[5:10] = 0, n[5:10]
+    for level in (0.95, 0.68):
+        low, high = confidence_interval(k.reshape(20, 20), n.reshape(20, 20), level)
+        ref = np.array([binomtest(int(a), int(b)).proportion_ci(confidence_level=level, method="wilson")
+                        for a, b in zip(k, n)])
+        np.testing.assert_allclose(low.ravel(), ref[:, 0], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(high.ravel(), ref[:, 1], rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(experiment="thermo"), "experiment"), (dict(omega_T=[1.0, 0.0]), "temperature"),
     (dict(omega_T=[float("nan")]), "temperature"), (dict(trials=0), "trials"),

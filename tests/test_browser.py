@@ -17,6 +17,7 @@ Needs ``/usr/bin/chromium`` (``make browser``); without it the tests skip,
 unless ``REQUIRE_BROWSER`` is set (as in CI), when they fail.
 """
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -61,6 +62,17 @@ CANVAS_DIGEST_JS = """(canvas) => {
 ODD_FRACTIONS = (0.3719, 0.6183, 0.2871, 0.5407, 0.4463)
 
 
+def _load_book_pdf():
+    """scripts/book_pdf.py (not a package): its localhost server, page list and printer, shared by the browser tests."""
+    spec = importlib.util.spec_from_file_location("book_pdf", Path(__file__).resolve().parents[1] / "scripts" / "book_pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+book_pdf = _load_book_pdf()
+
+
 def _skip_reason():
     if not Path(CHROMIUM).exists():
         reason = f"{CHROMIUM} not found: install Debian's Chromium (make browser, or apt-get install chromium)"
@@ -76,19 +88,8 @@ def base_url(built_book):
     if reason:
         pytest.skip(reason)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(built_book)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with book_pdf.serve(built_book) as url:
+        yield url
 
 
 try:

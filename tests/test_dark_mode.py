@@ -19,7 +19,6 @@ Reuses the server and browser fixtures of tests/test_browser.py; needs
 ``/usr/bin/chromium`` (skipped without it unless ``REQUIRE_BROWSER`` is set).
 """
 import base64
-import importlib.util
 import io
 from pathlib import Path
 
@@ -33,14 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MIN_CONTRAST = 4.5  # WCAG 2 AA for normal text
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("book_pdf", ROOT / "scripts" / "book_pdf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-book_pdf = _load_script()
+from test_browser import book_pdf  # noqa: E402  (scripts/book_pdf.py, loaded once)
 PAGES = book_pdf.toc_pages()
 
 

@@ -8,7 +8,6 @@ chapter shows figures (the images of executed cells, and each explorer's
 figure, drawn on a canvas), every equation typeset, no link to the local
 server that printed it. Needs ``/usr/bin/chromium``, like tests/test_browser.py.
 """
-import importlib.util
 import json
 import os
 import re
@@ -23,14 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("book_pdf", ROOT / "scripts" / "book_pdf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-book_pdf = _load_script()
+from test_browser import book_pdf  # noqa: E402  (scripts/book_pdf.py, loaded once)
 
 
 def figures(html: str) -> int:

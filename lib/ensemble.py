@@ -38,6 +38,7 @@ from .experiments import EXPERIMENT_REGISTRY, EXPERIMENTS, check_experiment, is_
 from .integrate import UNDECIDED, Integrator, get_integrator, run
 from .inputs import check_integer, check_jobs, check_seed, check_temperatures  # noqa: F401 (re-exported)
 from .model import Model
+from .records import record
 from .stats import confidence_interval, standard_error
 
 CHUNK_TRIALS = 2500
@@ -70,7 +71,7 @@ def show_progress(progress, total: int) -> bool:
     return bool(progress)
 
 
-@dataclass(frozen=True)
+@record
 class Transmission:
     """Transmission probability against temperature, with its statistics.
 

@@ -68,13 +68,13 @@ so :math:`E_a = E_\mathrm{min} + \omega_T/2 + o(\omega_T)`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
 from .model import Model, check_finite
 from .inputs import check_integer
+from .records import record
 from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_GRID, MAX_LEVEL,
                            MIN_ENERGY_NODE_SPACING, PHASED, TransmittingSet, gate_nodes, transmitting_set)
 
@@ -158,7 +158,7 @@ def _joint_above(beta, n_max, top):
     return F, dF
 
 
-@dataclass(frozen=True)
+@record
 class Quadrature:
     """Transmission probability and activation energy from the transmitting set.
 
@@ -180,6 +180,9 @@ class Quadrature:
         :math:`E_\\mathrm{min}`, the lowest (total) energy in :math:`\\mathcal{A}`.
     n_max, phases, scan, energy_tol, tolerance
         Resolution of the transmitting set used, and the requested tolerance.
+
+    Records compare by value (arrays elementwise, one bool) and hash
+    accordingly (:mod:`lib.records`).
     """
 
     experiment: str

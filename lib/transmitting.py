@@ -74,7 +74,7 @@ result does not depend on the number of workers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
@@ -83,6 +83,7 @@ from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
 from .experiments import energy_amplitude, initial_states, level_amplitude, oscillator_state
 from .inputs import check_integer
 from .model import Model, check_finite
+from .records import record
 
 NEGLIGIBLE = 1e-12
 """Fraction of :math:`U_0` below which the interaction counts as absent at :math:`x_\\mathrm{ref}`."""
@@ -313,7 +314,7 @@ def _trapezoid_weights(phases: np.ndarray) -> np.ndarray:
     return 0.5 * (gaps + np.roll(gaps, 1)) / (2.0 * math.pi)
 
 
-@dataclass(frozen=True)
+@record
 class TransmittingSet:
     """The transmitting particle energies for a set of gate states.
 

@@ -137,8 +137,11 @@ def check_temperatures(omega_T) -> np.ndarray:
         for value in raw:  # names the offending entry
             check_finite("temperature", value)
     arr = raw.astype(float)
-    for value in arr:
-        check_finite("temperature", value, positive=True, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])
+    low, high = TEMPERATURE_RANGE
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(arr) & (arr >= low) & (arr <= high))
+    if bad.any():  # the first offending value, with check_finite's message
+        check_finite("temperature", arr[bad][0], positive=True, low=low, high=high)
     return arr
 
 

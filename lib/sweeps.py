@@ -34,9 +34,9 @@ import itertools
 import numpy as np
 
 from . import cache
-from .ensemble import (DEFAULT_TRIALS, PROGRESS_MIN_TRIALS, MAX_TRAJECTORIES, Transmission, _compute, assemble, check_jobs,
-                       check_method, check_seed, check_temperatures, check_trials, chunk_tasks,
-                       run_chunk, show_progress)
+from .ensemble import (DEFAULT_TRIALS, PROGRESS_MIN_TRIALS, MAX_TRAJECTORIES, Transmission, _compute, assemble,
+                       batch_tasks, check_jobs, check_method, check_seed, check_temperatures, check_trials,
+                       run_chunks, show_progress)
 from .experiments import check_experiment
 from .integrate import get_integrator
 from .model import Model, check_finite
@@ -179,37 +179,38 @@ def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
     if memorized is not None and cache.cache_dir() is None:
         memorized = None
     results = [None] * len(points)
-    pending = []  # (point index, units, first task index)
+    pending = []  # (point index, units, spans, first task index)
     tasks = []
     for p, (e, model) in enumerate(_models(points)):
         args = (e, model, temps, trials, seed, integ, cache.ENGINE_VERSION)
         if memorized is not None and memorized.check_call_in_cache(*args):
             results[p] = memorized(*args)
             continue
-        units, point_tasks = chunk_tasks(e, model, temps, trials, seed, integ)
-        pending.append((p, units, len(tasks)))
+        units, point_tasks, spans = batch_tasks(e, model, temps, trials, seed, integ)
+        pending.append((p, units, spans, len(tasks)))
         tasks += point_tasks
     total = len(points) * temps.size * trials
     show = show_progress(progress, total)
     owner = np.empty(len(tasks), dtype=np.int64)  # task -> entry of pending
-    for j, (_, units, start) in enumerate(pending):
-        owner[start: start + len(units)] = j
-    left = [len(units) for _, units, _ in pending]
-    chunk_results = [None] * len(tasks)
+    for j, (_, _, spans, start) in enumerate(pending):
+        owner[start: start + len(spans) - 1] = j
+    left = [len(spans) - 1 for _, _, spans, _ in pending]
+    unit_results = [None] * len(pending)
     with tqdm(total=total, initial=(len(points) - len(pending)) * temps.size * trials, unit="traj",
               unit_scale=True, desc="sweep", disable=not show, smoothing=0.05) as bar:
-        for k, out in parallel.run(run_chunk, tasks, n_jobs=n_jobs, ordered=False):
-            chunk_results[k] = out
+        for k, out in parallel.run(run_chunks, tasks, n_jobs=n_jobs, ordered=False):
             j = int(owner[k])
-            p, units, start = pending[j]
-            bar.update(units[k - start][2])
+            p, units, spans, start = pending[j]
+            if unit_results[j] is None:
+                unit_results[j] = [None] * len(units)
+            first, last = spans[k - start], spans[k - start + 1]
+            unit_results[j][first:last] = out
+            bar.update(sum(u[2] for u in units[first:last]))
             left[j] -= 1
             if left[j] == 0:  # the point is complete: assemble it and store it at once
                 e, model = _models([points[p]])[0]
-                results[p] = assemble(e, model, temps, trials, seed, integ, units,
-                                      chunk_results[start: start + len(units)])
-                for i in range(start, start + len(units)):
-                    chunk_results[i] = None
+                results[p] = assemble(e, model, temps, trials, seed, integ, units, unit_results[j])
+                unit_results[j] = None
                 if memorized is not None:
                     memorized.store(results[p], e, model, temps, trials, seed, integ, cache.ENGINE_VERSION)
     return results

@@ -76,11 +76,16 @@ def _experiments(values):
 
 
 def _quadrature_point(experiment, model, omega_T, tolerance, integrator, engine_version):
-    """One quadrature grid point, computed in this process without the block cache."""
-    from .quadrature import transmission_quadrature
+    """One quadrature grid point, computed in this process without the block cache (a tolerance
+    not met is reported once for the sweep, by :func:`_quadrature`, not by each worker)."""
+    import warnings
 
-    return transmission_quadrature(experiment, model, omega_T, tolerance=tolerance, integrator=integrator,
-                                   n_jobs=1, progress=False, use_cache=False)
+    from .quadrature import ToleranceWarning, transmission_quadrature
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ToleranceWarning)
+        return transmission_quadrature(experiment, model, omega_T, tolerance=tolerance, integrator=integrator,
+                                       n_jobs=1, progress=False, use_cache=False)
 
 
 def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega_T,
@@ -224,8 +229,19 @@ def _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache):
     tasks = [(e, model, temps, tolerance, integ, cache.ENGINE_VERSION) for e, model in _models(points)]
     show = show_progress(progress, PROGRESS_MIN_TRIALS)  # points are long: like a long ensemble
     with tqdm(total=len(tasks), unit="point", desc="sweep", disable=not show) as bar:
-        return parallel.cached_run(_quadrature_point, tasks, n_jobs=n_jobs, use_cache=use_cache,
-                                   ordered=False, on_result=lambda k, r: bar.update())
+        results = parallel.cached_run(_quadrature_point, tasks, n_jobs=n_jobs, use_cache=use_cache,
+                                      ordered=False, on_result=lambda k, r: bar.update())
+    missed = [r for r in results if not r.tolerance_met]
+    if missed:
+        import warnings
+
+        from .quadrature import ToleranceWarning
+
+        worst = max(float(np.nanmax(r.relative_error)) for r in missed)
+        warnings.warn(f"quadrature tolerance {tolerance:g} not met at {len(missed)} of {len(results)} grid points "
+                      f"(estimated relative error of P up to {worst:.2g}; the refinement reached its limits); "
+                      "see the variable tolerance_met", ToleranceWarning, stacklevel=3)
+    return results
 
 
 def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrator: str, **attrs):
@@ -246,7 +262,8 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
     Quadrature
         ``probability``, ``error``, ``activation_energy``,
         ``activation_error``, and per point ``lowest_energy`` (the lowest
-        energy of the transmitting set) and ``n_max``.
+        energy of the transmitting set), ``n_max`` and ``tolerance_met``
+        (whether the error estimate is within the tolerance everywhere).
 
     Attributes: ``method``, ``integrator``, ``engine_version``,
     ``lib_version``, ``x0`` and the given ``attrs`` (seed and trials, or
@@ -291,6 +308,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
             "activation_error": (full, per_temperature(lambda r: r.activation_error)),
             "lowest_energy": (grid_dims, per_point(lambda r: r.lowest_energy)),
             "n_max": (grid_dims, per_point(lambda r: r.n_max, np.int64)),
+            "tolerance_met": (grid_dims, per_point(lambda r: r.tolerance_met, bool)),
         }
     else:
         raise ValueError(f"method must be montecarlo or quadrature, got {method!r}")
@@ -314,6 +332,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         "evaluations": "derivative evaluations spent",
         "lowest_energy": "lowest total energy of the transmitting set",
         "n_max": "highest gate level of the quadrature",
+        "tolerance_met": "whether the estimated relative error of P is within the tolerance at every temperature",
         "energy_sums": "sums over the decided trials of E and E^2, all and transmitted (Tolman's estimate)",
     }
     for name, text in descriptions.items():

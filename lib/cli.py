@@ -21,6 +21,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import files
 from .experiments import DESCRIPTIONS, EXPERIMENT_REGISTRY, figure_experiments
 
 EXIT_USAGE = 2
@@ -313,13 +314,11 @@ def _cmd_transmitting_set(args):
                           energy_tol=args.energy_tol, integrator=args.integrator, n_jobs=args.jobs,
                           use_cache=not args.no_cache)
     if out is not None and out.suffix.lower() == ".json":
-        out.write_text(json.dumps(ts.to_dict()))
+        files.write_text(out, json.dumps(ts.to_dict()))
     elif out is not None:
-        import numpy as np
-
-        np.savez_compressed(out, lower=ts.lower, upper=ts.upper, level=ts.level_of_state, phase=ts.phases,
-                            x_ref=ts.x_ref, energy_tol=ts.energy_tol, impact=ts.model.s, mass=ts.model.M,
-                            U0=ts.model.U0, lam=ts.model.lam)
+        _write_npz(out, lower=ts.lower, upper=ts.upper, level=ts.level_of_state, phase=ts.phases,
+                   x_ref=ts.x_ref, energy_tol=ts.energy_tol, impact=ts.model.s, mass=ts.model.M,
+                   U0=ts.model.U0, lam=ts.model.lam)
     if args.json:
         print(json.dumps(ts.to_dict()))
         return
@@ -329,6 +328,14 @@ def _cmd_transmitting_set(args):
         label = (f"{'n' if ts.gate == 'levels' else 'energy'} = {ts.level_of_state[k]:g}, psi = {ts.phases[k]:.4f}: "
                  if ts.phased else "")
         print(label + " U ".join(f"[{a:.6g}, {b:.6g})" for a, b in ts.intervals(k)))
+
+
+def _write_npz(path, **arrays):
+    """``numpy.savez_compressed`` through :mod:`lib.files` (whole or not at all)."""
+    import numpy as np
+
+    with files.replacing(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
 
 
 def _cmd_barrier(args):
@@ -356,13 +363,11 @@ def _cmd_phase_space(args):
     if path is not None:
         suffix = path.suffix.lower()
         if suffix == ".json":
-            path.write_text(json.dumps(pmap.to_dict()))
+            files.write_text(path, json.dumps(pmap.to_dict()))
         elif suffix == ".npz":
-            import numpy as np
-
-            np.savez_compressed(path, transmitted=pmap.transmitted, particle_energy=pmap.particle_energy,
-                                oscillator_energy=pmap.oscillator_energy, phase=pmap.phase,
-                                impact=pmap.model.s, mass=pmap.model.M)
+            _write_npz(path, transmitted=pmap.transmitted, particle_energy=pmap.particle_energy,
+                       oscillator_energy=pmap.oscillator_energy, phase=pmap.phase,
+                       impact=pmap.model.s, mass=pmap.model.M)
         else:  # .png, .pdf or .svg, checked by _writable_file
             import matplotlib
 
@@ -374,7 +379,8 @@ def _cmd_phase_space(args):
             use_book_style()
             fig, ax = plt.subplots(figsize=(4.5, 4))
             plot_phase_map(ax, pmap, legend=True)
-            fig.savefig(path)
+            with files.replacing(path) as tmp:
+                fig.savefig(tmp, format=suffix[1:])
     if args.json:
         print(json.dumps(pmap.to_dict()))
     else:
@@ -408,10 +414,11 @@ def _cmd_sweep(args):
     out = None
     if args.method == "quadrature" and (args.trials is not None or args.seed is not None):
         raise ValueError("--trials and --seed apply to --method montecarlo only")
-    if args.out:
+    if args.out:  # everything writing needs, checked before any work
         check_output(args.out, "--out")
         out = (_writable_file(args.out, (".nc",)) if args.out.lower().endswith(".nc")
                else _writable_folder(args.out))
+        before = files.snapshot(out)  # to tell whether another process writes it meanwhile
     method_options = ({"tolerance": args.tolerance} if args.method == "quadrature"
                       else {"trials": 10_000 if args.trials is None else args.trials,
                             "seed": 0 if args.seed is None else args.seed, "tolerance": args.tolerance})
@@ -420,7 +427,7 @@ def _cmd_sweep(args):
                n_jobs=args.jobs, progress=False if args.quiet else None, use_cache=not args.no_cache,
                **method_options)
     if out is not None:
-        write_dataset(ds, out)
+        write_dataset(ds, out, since=before)
         print(out)
     else:
         print(ds)

@@ -30,6 +30,7 @@ Files
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -40,7 +41,7 @@ from .ensemble import (DEFAULT_TRIALS, PROGRESS_MIN_TRIALS, MAX_TRAJECTORIES, Tr
 from .experiments import check_experiment
 from .integrate import get_integrator
 from .inputs import IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, check_range
-from .model import Model, check_finite
+from .model import Model
 
 DIMS = ("experiment", "impact", "mass", "U0", "lam")
 """Grid dimensions of a sweep, in order; ``omega_T`` follows."""
@@ -54,15 +55,43 @@ MAX_POINTS = 1_000_000
 _UNSET = object()
 
 
-def _axis(name, values, *, positive=False, nonnegative=False):
-    """One grid axis as a tuple of distinct floats (a number or a sequence of numbers)."""
-    seq = [values] if np.ndim(values) == 0 else list(np.asarray(values, dtype=object).ravel())
+def _axis(name, values, bounds):
+    """One grid axis as a tuple of distinct floats within ``bounds``: a number or a flat list of numbers.
+
+    Every axis is checked alike (the temperatures too, by :func:`_temperatures`):
+    a nested list is refused, not flattened, and each value must lie in its
+    physical range (:mod:`lib.inputs`).
+    """
+    what = f"{name} must be a number or a flat list of numbers"
+    if values is None or isinstance(values, (str, bytes)):
+        raise ValueError(f"{what}, got {values!r}")
+    try:
+        raw = np.asarray(values, dtype=object)
+    except ValueError:
+        raise ValueError(what) from None
+    if raw.ndim > 1:
+        raise ValueError(f"{what}, got a list of {raw.ndim} dimensions")
+    seq = [raw.item()] if raw.ndim == 0 else list(raw)
     if not seq:
-        raise ValueError(f"{name} must be a number or a non-empty list of numbers")
-    out = tuple(check_finite(name, v, positive=positive, nonnegative=nonnegative) for v in seq)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} values must be distinct, got {list(out)!r}")
+        raise ValueError(f"{what}, got an empty list")
+    out = tuple(check_range(name, v, bounds) for v in seq)
+    _distinct(name, out)
     return out
+
+
+def _distinct(name, values):
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{name} values must be distinct; {v!r} appears more than once")
+        seen.add(v)
+
+
+def _temperatures(omega_T) -> np.ndarray:
+    """The temperature axis: as :func:`lib.inputs.check_temperatures`, and distinct like every other axis."""
+    temps = check_temperatures(omega_T)
+    _distinct("temperature", temps.tolist())
+    return temps
 
 
 def _experiments(values):
@@ -133,15 +162,16 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
 
     experiments = _experiments(experiment)
     axes = {"experiment": experiments,
-            "impact": _axis("impact", impact),
-            "mass": _axis("mass", mass, positive=True),
-            "U0": _axis("U0", U0, nonnegative=True),
-            "lam": _axis("lam", lam, positive=True)}
-    temps = check_temperatures(omega_T)
+            "impact": _axis("impact", impact, IMPACT_RANGE),
+            "mass": _axis("mass", mass, MASS_RANGE),
+            "U0": _axis("U0", U0, U0_RANGE),
+            "lam": _axis("lam", lam, LAMBDA_RANGE)}
+    temps = _temperatures(omega_T)
     method = check_method(method)
+    n_points = math.prod(len(v) for v in axes.values())  # from the axis lengths, before any list of points
+    if n_points > MAX_POINTS:
+        raise ValueError(f"a sweep must have at most {MAX_POINTS} grid points, got {n_points}")
     points = list(itertools.product(*axes.values()))
-    if len(points) > MAX_POINTS:
-        raise ValueError(f"a sweep must have at most {MAX_POINTS} grid points, got {len(points)}")
     integ = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)
     if method == "montecarlo":

@@ -447,6 +447,7 @@ def _use_scheduler(args):
         parallel.set_scheduler(args.scheduler)
     address = parallel.scheduler_address()
     if address is not None and hasattr(args, "scheduler"):
+        parallel.connect_timeout(), parallel.worker_timeout()  # their ranges, before connecting
         parallel.get_client(address)
 
 
@@ -506,6 +507,10 @@ def _run(prog, args) -> int:
     except OSError as exc:
         detail = exc.strerror if exc.filename and exc.strerror else str(exc)
         where = f" {exc.filename!r}" if exc.filename else ""
+        from .parallel import ClusterFault
+
+        if isinstance(exc, ClusterFault):  # a cluster that failed during the run: what finished is kept
+            detail += _kept(args)
         print(f"{prog}: error:{where} {detail}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as exc:
@@ -518,10 +523,13 @@ def _run(prog, args) -> int:
         finally:
             for s, handler in held.items():
                 signal.signal(s, handler)
-        from .cache import cache_dir
-
-        kept = "" if getattr(args, "no_cache", False) or cache_dir() is None else \
-            "; finished blocks are kept in the cache"
-        print(f"{prog}: interrupted ({signal.Signals(signum).name}){kept}", file=sys.stderr)
+        print(f"{prog}: interrupted ({signal.Signals(signum).name}){_kept(args)}", file=sys.stderr)
         return EXIT_SIGNAL + int(signum)
     return 0
+
+
+def _kept(args) -> str:
+    """What an interrupted command keeps: its finished blocks, in the cache (if one is in use)."""
+    from .cache import cache_dir
+
+    return "" if getattr(args, "no_cache", False) or cache_dir() is None else "; finished blocks are kept in the cache"

@@ -527,7 +527,7 @@ def _dask_run(client, func, tasks, ordered, address=None):
             while next_k in done:
                 yield next_k, done.pop(next_k)
                 next_k += 1
-    except SchedulerUnreachable:
+    except ClusterFault:  # the scheduler is gone, frozen or without workers: nothing to cancel there
         faulted = True
         close_client(watch.address)
         raise

@@ -598,3 +598,20 @@ def test_many_temperatures_at_few_trials_are_batched_and_bitwise_the_same(monkey
         assert got == ref
         np.testing.assert_array_equal(got.energy_sums, ref.energy_sums)
         assert got.evaluations == ref.evaluations
+
+
+def _set_engine(version):
+    from lib import cache as worker_cache
+
+    worker_cache.ENGINE_VERSION = version
+
+
+def test_a_worker_that_runs_other_sources_after_connecting_is_refused():
+    """Workers are compared with the client on connecting, and again by every batch (workers that join later)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None) as c:
+        with parallel.use_scheduler(c.scheduler_address):
+            parallel.get_client(c.scheduler_address).run(_set_engine, "0123456789abcdef")
+            with pytest.raises(parallel.SchedulerUnreachable, match="engine 0123456789abcdef") as info:
+                lib.transmission_probability("thermal", lib.Model(), [1.0], trials=100, use_cache=False)
+            assert "\n" not in str(info.value) and not isinstance(info.value, parallel.ClusterFault)

@@ -221,16 +221,11 @@ def _identity(address, timeout: float) -> dict:
     Ctrl-C nor the end of the process waits for it.
     """
     import asyncio
-    import socket
     import threading
 
     # is anything listening? distributed's connect retries a refused connection until its timeout, so a
     # scheduler that is gone would look like one that does not answer
-    host, _, port = address.split("://", 1)[-1].rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except socket.timeout:
-        raise TimeoutError(f"no connection within {timeout:g} s") from None
+    _connectable(address, timeout)
     box = {}
 
     async def ask():
@@ -263,6 +258,18 @@ def _identity(address, timeout: float) -> dict:
     return reply
 
 
+def _connectable(address, timeout: float) -> None:
+    """A plain TCP connection to ``address``: ``ConnectionRefusedError`` if nothing listens there (gone),
+    ``TimeoutError`` if nothing answers in time."""
+    import socket
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except socket.timeout:
+        raise TimeoutError(f"no connection within {timeout:g} s") from None
+
+
 def _probe(address, timeout: float) -> None:
     """:func:`_identity`, for its answer alone."""
     _identity(address, timeout)
@@ -286,6 +293,11 @@ def _wait_for_workers(address, timeout: float, patience: float, *, during_run: b
         try:
             reply = _identity(address, timeout)
         except (OSError, TimeoutError) as exc:
+            if during_run and isinstance(exc, TimeoutError):
+                try:  # a scheduler killed a moment ago may still have accepted the connection
+                    _connectable(address, timeout)
+                except (OSError, TimeoutError) as again:
+                    exc = again if not isinstance(again, TimeoutError) else exc
             raise _unanswered(address, timeout, exc, during_run) from None
         if reply["n_workers"] > 0:
             return reply

@@ -269,9 +269,10 @@ def test_free_start_check_names_lambda_x0_and_the_bound():
 # -- a requested tolerance that is not met ----------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tolerance", ["1e-12", "1e-6"])
+@pytest.mark.parametrize("tolerance", ["1e-6"])
 def test_quadrature_says_when_its_tolerance_is_not_met(tolerance):
-    """The probes, as the command line ran them (the refinement runs to its limits: 10-60 s)."""
+    """The probe as the command line ran it (the refinement runs to its limits, 10-20 s; the issue's
+    --tolerance 1e-12 takes the same path in 1-3.5 minutes, too long for every CI run)."""
     r = cli("probability", "-m", "quadrature", "-e", "thermal", "-s", 2, "-M", 1, "-T", 1, "--tolerance", tolerance,
             "--json", "-j", 1, timeout=600)
     assert r.returncode == 0, r.stderr

@@ -255,24 +255,26 @@ def _tally(experiment, model, states, outcome, evaluations):
             int(evaluations.sum()), sums)
 
 
-def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int, chunks) -> list:
-    """:func:`run_chunk` for each ``(omega_T, size, index, chunk)`` of ``chunks``, as a list, in one pass.
+def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int, chunks) -> tuple:
+    """:func:`run_chunk` for each ``(omega_T, size, index, chunk)`` of ``chunks``, in one pass.
 
-    Every chunk draws from its own stream, exactly as :func:`run_chunk`
-    does; the trajectories of all of them then run in one call of the
-    integrator (a trajectory's outcome and step count do not depend on the
-    batch it runs in), and the counts and sums are taken chunk by chunk on
-    the same arrays. The results are therefore bitwise those of
-    :func:`run_chunk`, while the fixed cost of a call (the integrator's
-    set-up, a task's dispatch) is paid once for many small chunks: with
-    few trials per temperature, the cost follows the number of
-    trajectories rather than of temperatures (see :data:`CHUNK_TRIALS`).
+    Returns the results as columns, one entry per chunk (:func:`tally_columns`):
+    ``(transmitted, undecided, evaluations, energy sums)``. Every chunk draws
+    from its own stream, exactly as :func:`run_chunk` does; the trajectories
+    of all of them then run in one call of the integrator (a trajectory's
+    outcome and step count do not depend on the batch it runs in), and the
+    counts and sums are taken chunk by chunk on the same arrays. The results
+    are therefore bitwise those of :func:`run_chunk`, while the fixed cost
+    of a call (the integrator's set-up, a task's dispatch, the results'
+    transfer) is paid once for many small chunks: with few trials per
+    temperature, the cost follows the number of trajectories rather than of
+    temperatures (see :data:`CHUNK_TRIALS`).
     """
     drawn = [_draw(experiment, model, omega_T, size, seed, index, chunk) for omega_T, size, index, chunk in chunks]
     if len(drawn) == 1:
         states = drawn[0]
         result = run(model, states, integrator, frozen=is_frozen(experiment))
-        return [_tally(experiment, model, states, result.outcome, result.evaluations)]
+        return tally_columns([_tally(experiment, model, states, result.outcome, result.evaluations)])
     states = np.concatenate(drawn)
     result = run(model, states, integrator, frozen=is_frozen(experiment))
     sizes = np.array([part.shape[0] for part in drawn])
@@ -282,7 +284,7 @@ def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int,
             stop = start + size
             out.append(_tally(experiment, model, part, result.outcome[start:stop], result.evaluations[start:stop]))
             start = stop
-        return out
+        return tally_columns(out)
     # one trial per chunk: _tally's sums are sums of one term (or none), taken here for all chunks at
     # once; the energies are the same elementwise arithmetic on the same numbers
     energy = model.particle_energy(states[:, 1]) + model.oscillator_energy(states[:, 2], states[:, 3])
@@ -293,7 +295,15 @@ def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int,
     square = energy ** 2
     sums = np.stack([np.where(decided, energy, 0.0), np.where(decided, square, 0.0),
                      np.where(tr, energy, 0.0), np.where(tr, square, 0.0)], axis=1)
-    return [(int(t), int(not d), int(ev), row) for t, d, ev, row in zip(tr, decided, result.evaluations, sums)]
+    return (tr.astype(np.int64), (~decided).astype(np.int64), np.asarray(result.evaluations, dtype=np.int64), sums)
+
+
+def tally_columns(results) -> tuple:
+    """Results of :func:`run_chunk` (a list of tuples) as the columns :func:`run_chunks` returns."""
+    n = len(results)
+    return (np.fromiter((r[0] for r in results), np.int64, n), np.fromiter((r[1] for r in results), np.int64, n),
+            np.fromiter((r[2] for r in results), np.int64, n),
+            np.array([r[3] for r in results], dtype=float).reshape(n, 4))
 
 
 def batch_tasks(experiment, model, omega_T, trials, seed, integrator):
@@ -321,22 +331,29 @@ def batch_tasks(experiment, model, omega_T, trials, seed, integrator):
 
 
 def assemble(experiment, model, omega_T, trials, seed, integrator, units, chunk_results) -> "Transmission":
-    """Combine the results of :func:`run_chunk` (in task order) into a :class:`Transmission`.
+    """Combine the results of the ``units`` into a :class:`Transmission`.
 
-    Sums run in the fixed order of the units, so the result is bitwise the
-    same however and wherever the chunks ran.
+    ``chunk_results``: one :func:`run_chunk` tuple per unit, in the units'
+    order, or the same as columns (:func:`tally_columns`, as
+    :func:`run_chunks` returns them, joined in order). Sums run in the fixed
+    order of the units, so the result is bitwise the same however and
+    wherever the chunks ran.
     """
+    tr, und, ev, sums = chunk_results if isinstance(chunk_results, tuple) else tally_columns(chunk_results)
+    index = np.fromiter((u[0] for u in units), np.int64, len(units))
     transmitted = np.zeros(omega_T.size, dtype=np.int64)
     undecided = np.zeros(omega_T.size, dtype=np.int64)
     energy_sums = np.zeros((omega_T.size, 4))
-    evaluations = 0
-    for (i, _, _), (tr, und, ev, sums) in zip(units, chunk_results):
-        transmitted[i] += tr
-        undecided[i] += und
-        evaluations += ev
-        energy_sums[i] += sums
+    np.add.at(transmitted, index, tr)
+    np.add.at(undecided, index, und)
+    np.add.at(energy_sums, index, sums)  # unbuffered: in the units' order, as a loop would
     return Transmission(experiment, model, integrator.name, omega_T, trials, seed,
-                        transmitted, undecided, evaluations, energy_sums)
+                        transmitted, undecided, int(ev.sum()), energy_sums)
+
+
+def join_columns(blocks) -> tuple:
+    """Columns of consecutive tasks (each from :func:`run_chunks`) joined in order."""
+    return tuple(np.concatenate([b[k] for b in blocks]) for k in range(4))
 
 
 def _compute(experiment, model, omega_T, trials, seed, integrator, engine_version,
@@ -347,14 +364,14 @@ def _compute(experiment, model, omega_T, trials, seed, integrator, engine_versio
     from . import parallel
 
     units, tasks, spans = batch_tasks(experiment, model, omega_T, trials, seed, integrator)
-    results = [None] * len(units)
+    blocks = [None] * len(tasks)
     label = f"{experiment} s={model.s:g} M={model.M:g}"
     with tqdm(total=omega_T.size * trials, unit="traj", unit_scale=True, desc=label,
               disable=not progress, leave=False, smoothing=0.05) as bar:
         for j, out in parallel.run(run_chunks, tasks, n_jobs=n_jobs, ordered=False):
-            results[spans[j]: spans[j + 1]] = out
+            blocks[j] = out
             bar.update(sum(u[2] for u in units[spans[j]: spans[j + 1]]))
-    return assemble(experiment, model, omega_T, trials, seed, integrator, units, results)
+    return assemble(experiment, model, omega_T, trials, seed, integrator, units, join_columns(blocks))
 
 
 METHODS = ("montecarlo", "quadrature")

@@ -37,7 +37,7 @@ import numpy as np
 from . import cache, files
 from .ensemble import (DEFAULT_TRIALS, PROGRESS_MIN_TRIALS, MAX_TRAJECTORIES, Transmission, _compute, assemble,
                        batch_tasks, check_jobs, check_method, check_seed, check_temperatures, check_trials,
-                       run_chunks, show_progress)
+                       join_columns, run_chunks, show_progress)
 from .experiments import check_experiment
 from .integrate import get_integrator
 from .inputs import IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, check_range
@@ -231,22 +231,21 @@ def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
     for j, (_, _, spans, start) in enumerate(pending):
         owner[start: start + len(spans) - 1] = j
     left = [len(spans) - 1 for _, _, spans, _ in pending]
-    unit_results = [None] * len(pending)
+    blocks = [None] * len(pending)
     with tqdm(total=total, initial=(len(points) - len(pending)) * temps.size * trials, unit="traj",
               unit_scale=True, desc="sweep", disable=not show, smoothing=0.05) as bar:
         for k, out in parallel.run(run_chunks, tasks, n_jobs=n_jobs, ordered=False):
             j = int(owner[k])
             p, units, spans, start = pending[j]
-            if unit_results[j] is None:
-                unit_results[j] = [None] * len(units)
-            first, last = spans[k - start], spans[k - start + 1]
-            unit_results[j][first:last] = out
-            bar.update(sum(u[2] for u in units[first:last]))
+            if blocks[j] is None:
+                blocks[j] = [None] * (len(spans) - 1)
+            blocks[j][k - start] = out
+            bar.update(sum(u[2] for u in units[spans[k - start]: spans[k - start + 1]]))
             left[j] -= 1
             if left[j] == 0:  # the point is complete: assemble it and store it at once
                 e, model = _models([points[p]])[0]
-                results[p] = assemble(e, model, temps, trials, seed, integ, units, unit_results[j])
-                unit_results[j] = None
+                results[p] = assemble(e, model, temps, trials, seed, integ, units, join_columns(blocks[j]))
+                blocks[j] = None
                 if memorized is not None:
                     memorized.store(results[p], e, model, temps, trials, seed, integ, cache.ENGINE_VERSION)
     return results

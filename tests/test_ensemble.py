@@ -150,8 +150,8 @@ def test_cache_returns_stored_result_keyed_by_parameters(monkeypatch, tmp_path):
     first = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5)
     assert len(_cache_entries()) == 1
     calls = []
-    monkeypatch.setattr(ensemble, "run_chunks",
-                        lambda *a, **k: calls.append(a) or [(0, 0, 0, np.zeros(4)) for _ in a[4]])
+    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4)) for _ in a[4]])  # noqa: E731
+    monkeypatch.setattr(ensemble, "run_chunks", zeros)
     again = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5, n_jobs=1)
     assert not calls and np.array_equal(first.transmitted, again.transmitted)
     # any changed parameter is a new entry
@@ -220,8 +220,8 @@ def test_results_of_another_engine_version_are_not_served(monkeypatch, tmp_path)
     old = transmission_probability(*args, trials=300, seed=2)
     assert old.transmitted.sum() > 0
     calls = []
-    monkeypatch.setattr(ensemble, "run_chunks",
-                        lambda *a, **k: calls.append(a) or [(0, 0, 0, np.zeros(4)) for _ in a[4]])
+    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4)) for _ in a[4]])  # noqa: E731
+    monkeypatch.setattr(ensemble, "run_chunks", zeros)
     monkeypatch.setattr(cache, "ENGINE_VERSION", cache.engine_version())
     new = transmission_probability(*args, trials=300, seed=2)
     assert calls and new.transmitted.sum() == 0  # computed afresh, not the old entry

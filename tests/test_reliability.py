@@ -599,6 +599,12 @@ def test_many_temperatures_at_few_trials_are_batched_and_bitwise_the_same(monkey
         assert got == ref
         np.testing.assert_array_equal(got.energy_sums, ref.energy_sums)
         assert got.evaluations == ref.evaluations
+    # several chunks per temperature (2500, 2500, 1): summed in the same order as before
+    few = temps[:3]
+    got = lib.transmission_probability("thermal", model, few, trials=5001, seed=7, use_cache=False, n_jobs=1)
+    units = [(i, c, n) for i in range(3) for c, n in enumerate((2500, 2500, 1))]
+    one_by_one = [ensemble.run_chunk("thermal", model, float(few[i]), n, 7, i, c, integ) for i, c, n in units]
+    assert got == ensemble.assemble("thermal", model, few, 5001, 7, integ, units, one_by_one)
 
 
 def _set_engine(version):

@@ -22,12 +22,12 @@ Parallelism
     integrator (:func:`run_chunks`); each still draws from its own stream,
     so the results are bitwise the same. What remains per temperature is
     drawing its chunk (a generator seeded from its own ``SeedSequence``, the
-    sampler's few NumPy calls): about 25 microseconds on one core, the cost
-    of some eight trajectories, so a million temperatures at one trial each
-    take about half a minute instead of about four
-    (``benchmarks/temperatures.py``). Drawing many temperatures' trials from
-    one stream would remove that too, but would change every result for a
-    given seed.
+    sampler's few NumPy calls): the cost of some eight or nine trajectories
+    (25 microseconds on a quiet core), so N temperatures at one trial each
+    take about ten times as long as one temperature at N trials, where one
+    task per temperature took 60-90 times as long (``benchmarks/temperatures.py``).
+    Drawing many temperatures' trials from one stream would remove that too,
+    but would change every result for a given seed.
 
 Caching
     Results are cached on disk (:mod:`lib.cache`); repeated calls return at

@@ -25,7 +25,7 @@ Parallelism
     sampler's few NumPy calls): the cost of some eight or nine trajectories
     (25 microseconds on a quiet core), so N temperatures at one trial each
     take about ten times as long as one temperature at N trials, where one
-    task per temperature took 60-90 times as long (``benchmarks/temperatures.py``).
+    task per temperature took 60-120 times as long (``benchmarks/temperatures.py``).
     Drawing many temperatures' trials from one stream would remove that too,
     but would change every result for a given seed.
 

@@ -430,3 +430,78 @@ def _activation_split(experiment, model, omega_T, trials, seed, engine_version) 
     a = {k: np.array(v, dtype=float) for k, v in cols.items()}
     return ActivationSplit(experiment, model, omega_T, trials, seed, a["p"], a["particle"], a["gate"],
                            a["particle_se"], a["gate_se"])
+
+
+@dataclass(frozen=True)
+class BoundaryAgreement:
+    """Two integrators' transmitting sets for the same gate states, boundary by boundary.
+
+    Where a random sample of trials can only bound the share of flipped
+    outcomes, the boundaries of the transmitting set are where outcomes flip:
+    comparing them bounds the integrators' disagreement directly.
+
+    Attributes
+    ----------
+    model : Model
+    gate : str
+    names : tuple of str
+    states : int
+        Gate states compared (levels times phases, or one for a gate at rest).
+    same_count : int
+        States where both integrators find the same number of transmitting intervals.
+    max_shift : float
+        Largest difference of a finite interval end between the two, over those states.
+    energy_tol : float
+        Width to which each boundary was bisected (the resolution of the comparison).
+    """
+
+    model: Model
+    gate: str
+    names: tuple
+    states: int
+    same_count: int
+    max_shift: float
+    energy_tol: float
+
+
+def boundary_agreement(model: Model, gate: str = "levels", *, integrators=("adaptive", "paper"), n_max: int = 2,
+                       phases: int = 8, scan: int = 32, energy_tol: float = 1e-8) -> BoundaryAgreement:
+    """Compare the transmitting sets (:func:`lib.transmitting.transmitting_set`) of two integrators.
+
+    Both on the same grid of gate states (levels ``0..n_max`` times
+    ``phases`` phases, no refinement; or the gate at rest, ``gate='rest'``)
+    and the same scanned energies, each boundary bisected to ``energy_tol``.
+    """
+    from .transmitting import transmitting_set
+
+    sets = [transmitting_set(model, gate, n_max=n_max, phases=phases, scan=scan, energy_tol=energy_tol,
+                             refine=0, n_jobs=1, integrator=name) for name in integrators]
+    a, b = sets
+    counts_a, counts_b = a.interval_counts(), b.interval_counts()
+    same = counts_a == counts_b
+    shift = 0.0
+    for i in np.nonzero(same)[0]:
+        for lo_hi in ("lower", "upper"):
+            x, y = getattr(a, lo_hi)[i], getattr(b, lo_hi)[i]
+            finite = np.isfinite(x) & np.isfinite(y)
+            if finite.any():
+                shift = max(shift, float(np.max(np.abs(x[finite] - y[finite]))))
+    return BoundaryAgreement(model, gate, tuple(str(i) for i in integrators), int(a.n_states),
+                             int(np.count_nonzero(same)), shift, float(energy_tol))
+
+
+def activation_span(quad, omega_range=None, floor: float = 0.0) -> tuple[float, float]:
+    r"""Lowest and highest :math:`E_a(\omega_T)` of a quadrature, over ``omega_range`` (inclusive; default all)
+    where :math:`\mathcal{P} \ge` ``floor``."""
+    keep = quad.probability >= floor
+    if omega_range is not None:
+        keep &= (quad.omega_T >= omega_range[0]) & (quad.omega_T <= omega_range[1])
+    ea = quad.activation_energy[keep]
+    return float(ea.min()), float(ea.max())
+
+
+def map_difference(a, b) -> float:
+    """Share of grid points where two phase-space maps (:class:`lib.PhaseSpaceMap`) disagree."""
+    if a.transmitted.shape != b.transmitted.shape:
+        raise ValueError("the maps must have the same grid")
+    return float(np.mean(a.transmitted != b.transmitted))

@@ -160,3 +160,26 @@ def test_activation_split_rejects_bad_input():
         v.activation_split("thermal", lib.Model(), [-1.0])
     with pytest.raises(ValueError, match="lib.Model"):
         v.activation_split("thermal", "model", [1.0])
+
+
+def test_the_integrators_put_the_transmitting_boundaries_in_the_same_place():
+    """The paper's fixed-step RK5 and the adaptive Dormand-Prince find the same intervals for a moving gate,
+    their ends within a few bisection widths: outcomes can differ only that close to a boundary."""
+    ag = v.boundary_agreement(lib.Model(M=1.0, s=2.0), n_max=1, phases=4, scan=16, energy_tol=1e-8)
+    assert ag.states == 8 and ag.same_count == ag.states
+    assert ag.max_shift < 1e-6
+    rest = v.boundary_agreement(lib.Model(M=5.0, s=2.0), gate="rest", scan=32, energy_tol=1e-9)
+    assert rest.states == 1 and rest.same_count == 1 and rest.max_shift < 1e-7
+
+
+def test_activation_span_and_map_difference():
+    omega = np.array([0.5, 1.0, 2.0, 4.0])
+    q = fake_quad(omega, [1e-13, 1e-3, 1e-2, 0.1], activation=np.array([9.0, 5.0, 4.0, 3.0]))
+    assert v.activation_span(q) == (3.0, 9.0)
+    assert v.activation_span(q, (1.0, 2.0)) == (4.0, 5.0)
+    assert v.activation_span(q, floor=1e-12) == (3.0, 5.0)
+    a = SimpleNamespace(transmitted=np.array([[True, False], [False, False]]))
+    b = SimpleNamespace(transmitted=np.array([[True, True], [False, False]]))
+    assert v.map_difference(a, b) == 0.25 and v.map_difference(a, a) == 0.0
+    with pytest.raises(ValueError, match="same grid"):
+        v.map_difference(a, SimpleNamespace(transmitted=np.zeros((3, 2), bool)))

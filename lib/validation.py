@@ -505,3 +505,36 @@ def map_difference(a, b) -> float:
     if a.transmitted.shape != b.transmitted.shape:
         raise ValueError("the maps must have the same grid")
     return float(np.mean(a.transmitted != b.transmitted))
+
+
+AGREEMENT_TEMPERATURES = (1.5, 4.0, 15.0, 60.0)
+"""Temperatures of :func:`paper_agreement`: the paper's range and beyond."""
+
+
+def paper_agreement(*, trials: int = 150) -> dict:
+    """:func:`agreement` of the ``adaptive`` and ``paper`` integrators for each of the paper's four experiments,
+    both impact parameters and the three masses, at :data:`AGREEMENT_TEMPERATURES`.
+
+    Keyed by ``(experiment, s, M)``; the seed of each is ``int(10 M + s)``.
+    Cached, so the chapters that quote it share one computation.
+    """
+    from .experiments import figure_experiments
+
+    out = {}
+    for experiment in (e for f in figure_experiments().values() for e in f):
+        for s in (0.0, 2.0):
+            for M in (0.2, 1.0, 5.0):
+                out[(experiment, s, M)] = agreement(experiment, Model(M=M, s=s), list(AGREEMENT_TEMPERATURES),
+                                                    trials=trials, seed=int(10 * M + s))
+    return out
+
+
+def agreement_totals(studies) -> tuple[int, int, float]:
+    """Trajectories compared, identical outcomes, and the ratio of derivative evaluations (second integrator over
+    first, e.g. ``paper`` over ``adaptive``) summed over :class:`Agreement` studies."""
+    studies = list(studies)
+    total = sum(ag.trials * ag.omega_T.size for ag in studies)
+    same = sum(int(ag.identical.sum()) for ag in studies)
+    first = sum(float(ag.evaluations[0].sum()) * ag.trials for ag in studies)
+    second = sum(float(ag.evaluations[1].sum()) * ag.trials for ag in studies)
+    return int(total), int(same), second / first

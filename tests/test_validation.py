@@ -183,3 +183,15 @@ def test_activation_span_and_map_difference():
     assert v.map_difference(a, b) == 0.25 and v.map_difference(a, a) == 0.0
     with pytest.raises(ValueError, match="same grid"):
         v.map_difference(a, SimpleNamespace(transmitted=np.zeros((3, 2), bool)))
+
+
+def test_agreement_totals_weight_each_study_by_its_trajectories():
+    def study(trials, temps, identical, ev_a, ev_b):
+        return v.Agreement("thermal", lib.Model(), np.ones(temps), trials, np.array(identical),
+                           (np.array(ev_a, float), np.array(ev_b, float)), ("adaptive", "paper"))
+
+    a = study(10, 2, [10, 9], [100, 100], [1000, 3000])
+    b = study(30, 1, [30], [200], [2000])
+    total, same, ratio = v.agreement_totals([a, b])
+    assert (total, same) == (50, 49)
+    assert ratio == pytest.approx((10 * 4000 + 30 * 2000) / (10 * 200 + 30 * 200))

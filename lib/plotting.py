@@ -274,6 +274,16 @@ def straight_line(omega_T, probability, x_range):
     return float(slope), float(intercept)
 
 
+def curvature(quad, x_range=PAPER_RANGE) -> float:
+    r"""Largest :math:`|\ln\mathcal{P} - \text{line}|` of a quadrature curve on ``x_range`` of :math:`1/\omega_T`,
+    the line being :func:`straight_line`: what the residual panels of :func:`figure_transmission` show."""
+    x = 1.0 / quad.omega_T
+    keep = (x >= x_range[0]) & (x <= x_range[1] * (1 + 1e-12))
+    span = (max(x_range[0], float(x[keep].min())), min(x_range[1], float(x[keep].max())))
+    slope, icpt = straight_line(quad.omega_T[keep], quad.probability[keep], span)
+    return float(np.max(np.abs(np.log(quad.probability[keep]) - (icpt + slope * x[keep]))))
+
+
 def _legend_below(fig, handles, ncol=3):
     """A legend under the panels, outside every axes (it covers no data)."""
     fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False, fontsize=7.5)
@@ -353,7 +363,7 @@ def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(
                 st = mass_style(M)
                 ax.plot(xq, pq, color=st["color"], lw=1.1)
                 lowest = min(lowest, float(pq.min()))
-                slope, icpt = straight_line(q.omega_T[keep], pq, (max(x0, float(xq.min())), x1))
+                slope, icpt = straight_line(q.omega_T[keep], pq, (max(x0, float(xq.min())), min(x1, float(xq.max()))))
                 rx.plot(xq, np.log(pq) - (icpt + slope * xq), color=st["color"], lw=1.1)
                 many = inside & (r.transmitted >= 100)
                 xr = 1.0 / r.omega_T[many]

@@ -10,19 +10,39 @@ recorded by name only.
     python scripts/glued_values.py compare before.json after.json [--rename old=new ...]
 
 ``compare`` lists every name whose value changed, appeared or disappeared.
-Numbers compare to a relative 1e-12; ``--rename`` maps a value glued under a
-new name (``chapter:old=chapter:new``; names are ``chapter:key``).
+Numbers compare to a relative 1e-12; a number now glued as formatted text
+(``lib.plotting.number``) is "same" when the text shows it correctly rounded;
+``--rename`` maps a value glued under a new name (``chapter:old=chapter:new``;
+names are ``chapter:key``; ``--renames FILE`` reads such lines from a file).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "_build" / "jupyter_execute" / "book"
+
+
+def parse_shown(text: str):
+    """The number a glued Markdown string shows (``14,400``, ``\u22121.69``, ``$7.3 \\times 10^{-15}$``,
+    ``13%``) and half a unit of its last digit, or None if it is not a number."""
+    t = text.strip().replace("\u2212", "-").replace(",", "")
+    percent = t.endswith("%")
+    t = t.rstrip("%").strip("$ ")
+    m = re.fullmatch(r"(?:([-+]?\d+(?:\.\d*)?)\s*\\times\s*)?10\^\{(-?\d+)\}", t)
+    if m:
+        mantissa, exponent = m.group(1) or "1", int(m.group(2))
+        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        return float(mantissa) * 10.0 ** exponent, 0.5 * 10.0 ** (exponent - decimals), percent
+    if re.fullmatch(r"[-+]?\d+(?:\.\d*)?", t):
+        decimals = len(t.split(".")[1]) if "." in t else 0
+        return float(t), 0.5 * 10.0 ** -decimals, percent
+    return None
 
 
 def _value(output: dict):
@@ -79,6 +99,17 @@ def compare(before: dict, after: dict, renames: dict | None = None, rtol: float 
             if not (x == y or (math.isfinite(x) and math.isfinite(y)
                                and abs(x - y) <= rtol * max(abs(x), abs(y)))):
                 lines.append(f"changed  {key}: {x!r} -> {y!r}")
+        elif "number" in (a["kind"], b["kind"]) and "markdown" in (a["kind"], b["kind"]):
+            number, shown = (a, b) if a["kind"] == "number" else (b, a)
+            parsed = parse_shown(shown["value"])
+            if parsed is None:
+                lines.append(f"changed  {key}: {_show(a)} -> {_show(b)}")
+                continue
+            value, half, _ = parsed
+            if abs(number["value"] - value) > half * (1 + 1e-9):
+                lines.append(f"changed  {key}: {_show(a)} -> {_show(b)} (shown differently)")
+            else:
+                lines.append(f"same     {key}: {_show(a)} -> {_show(b)}")
         elif a != b:
             lines.append(f"changed  {key}: {_show(a)} -> {_show(b)}")
     return lines
@@ -100,6 +131,7 @@ def main(argv=None) -> int:
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path, nargs="?", help="default: the built book")
     c.add_argument("--rename", action="append", default=[], metavar="OLD=NEW")
+    c.add_argument("--renames", type=Path, help="a file of OLD=NEW lines")
     args = parser.parse_args(argv)
     if args.command == "save":
         values = collect(args.executed)
@@ -111,10 +143,15 @@ def main(argv=None) -> int:
         return 0
     before = json.loads(args.before.read_text())
     after = json.loads(args.after.read_text()) if args.after else collect()
-    renames = dict(r.split("=", 1) for r in args.rename)
+    pairs = list(args.rename)
+    if args.renames:
+        pairs += [line.strip() for line in args.renames.read_text().splitlines() if "=" in line]
+    renames = dict(r.split("=", 1) for r in pairs)
     lines = compare(before, after, renames)
     print("\n".join(lines) if lines else "no differences")
-    print(f"{len(before)} values before, {len(after)} after, {len(lines)} differences")
+    kinds = {k: sum(line.startswith(k) for line in lines) for k in ("same", "changed", "new", "gone")}
+    print(f"{len(before)} values before, {len(after)} after: {kinds['same']} the same number as now shown, "
+          f"{kinds['changed']} changed, {kinds['new']} new, {kinds['gone']} gone")
     return 0
 
 

@@ -1,6 +1,12 @@
 """The book builds from the repository with warnings as errors, and every
-chapter page exists with its figures (marked ``book``; ``make test`` runs it)."""
+chapter page exists with its figures (marked ``book``; ``make test`` runs it).
+
+The executed chapters (``_build/jupyter_execute``) are read too: each figure a
+chapter draws with ``lib.plotting.Glue.figure`` is shown under its cell in a
+notebook front end, carrying :func:`lib.plotting.figure_metadata` (its axes'
+ranges, how many data points its legends cover), and the book shows it once."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -8,18 +14,20 @@ CHAPTERS = {
     # page: (title fragment, minimum number of figures)
     "book/intro.html": ("Introduction", 1),
     "book/theory.html": ("Theory", 1),
-    "book/model.html": ("Model and numerics", 4),
-    "book/phase_space.html": ("Phase space", 3),
+    "book/model.html": ("Model and numerics", 2),
+    "book/phase_space.html": ("Phase space", 4),
     "book/stationary.html": ("Stationary oscillator", 2),
-    "book/moving.html": ("Moving oscillator", 2),
+    "book/moving.html": ("Moving oscillator", 3),
     "book/beyond.html": ("Beyond the paper", 3),
     "book/conclusions.html": ("Conclusions", 0),
-    "book/cluster.html": ("sweeps on a cluster", 1),
-    "book/reproducibility.html": ("reproducibility", 0),
+    "book/numerics.html": ("numerical methods", 1),
+    "book/reproducibility.html": ("reproducibility", 1),
     "book/references.html": ("References", 0),
 }
 
 pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def figures(html: str) -> int:
@@ -75,3 +83,64 @@ def test_figures_are_referred_to_by_number(built_book):
         assert "figure below" not in text and "plot above" not in text, page
     beyond = (built_book / "book" / "beyond.html").read_text()
     assert re.search(r'<span class="std std-numref">Fig\. \d+', beyond)
+
+
+def executed_figures(built_book):
+    """Every figure output the chapters displayed with its metadata: ``{(chapter, name): metadata}``.
+
+    Read from the execution cache the build used (``_build/.jupyter_cache``): myst-nb copies a notebook
+    it took from the cache to ``_build/jupyter_execute`` without its outputs.
+    """
+    import nbformat
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(Path(built_book).parent / ".jupyter_cache"))
+    found = {}
+    for source in sorted((ROOT / "book").glob("*.ipynb")):
+        try:
+            _, notebook = cache.merge_match_into_notebook(nbformat.read(source, as_version=4))
+        except KeyError:  # not executed by this build (not in the table of contents)
+            continue
+        for cell in notebook.cells:
+            for out in cell.get("outputs", []):
+                meta = out.get("metadata", {}).get("lib")
+                if meta and "image/png" in out.get("data", {}):
+                    found[(source.stem, meta["name"])] = meta
+    return found
+
+
+def test_figures_show_under_their_cells_and_once_in_the_book(built_book):
+    """In Jupyter each figure appears as an image output of its cell; in the book that output is removed
+    (``remove-output``) and the numbered {glue:figure} shows the figure once."""
+    shown = executed_figures(built_book)
+    assert len(shown) >= 15, sorted(shown)
+    for chapter in ("intro", "model", "stationary", "moving", "beyond", "numerics"):
+        assert any(c == chapter for c, _ in shown), chapter
+    for page in CHAPTERS:  # the book never shows a figure twice: every image sits in a numbered figure
+        html = (built_book / page).read_text()
+        images = re.findall(r'<img[^>]+src="([^"]*_images/[^"]+\.png)"', html)
+        assert len(images) == len(set(images)), page
+
+
+def test_the_papers_figures_4_and_5_stay_on_the_papers_range(built_book):
+    """The main panels of the reproductions of paper Figs. 4 and 5 span 1/omega_T from 0 to the paper's lowest
+    temperature (omega_T = 1) and no further, the residual panels under them too; their data beyond that
+    range are a figure of their own."""
+    from lib.experiments import paper_temperatures
+
+    x_paper = 1.0 / paper_temperatures().min()
+    shown = executed_figures(built_book)
+    for key in (("stationary", "fig_stationary"), ("moving", "fig_moving")):
+        axes = [a for a in shown[key]["axes"] if "inset" not in a["title"] and a["title"] != "linear axis"]
+        assert len(axes) == 8, (key, [a["title"] for a in axes])
+        for a in axes:
+            assert 0.0 <= a["xlim"][0] and a["xlim"][1] <= x_paper * (1 + 1e-9), (key, a)
+            assert a["xlim"][1] >= 0.99 * x_paper, (key, a)
+    for key in (("stationary", "fig_stationary_low"), ("moving", "fig_moving_low")):
+        assert all(a["xlim"][1] > 2 * x_paper for a in shown[key]["axes"]), key
+
+
+def test_no_legend_covers_data(built_book):
+    shown = executed_figures(built_book)
+    covered = {key: meta["legend_overlaps"] for key, meta in shown.items() if meta["legend_overlaps"]}
+    assert not covered, f"legends over data points: {covered}"

@@ -126,3 +126,11 @@ def test_low_probability_figure_reaches_the_floor():
     assert len(meta["axes"]) == 2 and meta["axes"][0]["ylim"][0] < 1e-6
     assert meta["axes"][0]["xlim"][1] > 2  # well beyond the paper's range (1)
     plt.close(fig)
+
+
+def test_curvature_is_zero_for_an_arrhenius_law_and_not_for_two_channels():
+    omega = np.geomspace(0.5, 150.0, 300)
+    straight = SimpleNamespace(omega_T=omega, probability=0.4 * np.exp(-3.0 / omega))
+    assert plotting.curvature(straight) < 1e-9
+    bent = SimpleNamespace(omega_T=omega, probability=0.5 * np.exp(-2.0 / omega) + 0.5 * np.exp(-8.0 / omega))
+    assert plotting.curvature(bent) > 0.05

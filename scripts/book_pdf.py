@@ -188,6 +188,17 @@ def build_pdf(html: Path = HTML, out: Path | None = None, *, root: Path = ROOT, 
     return {"out": str(out), "chapters": chapters, "pages": sum(c["pages"] for c in chapters)}
 
 
+def ensure_pdf(html: Path = HTML) -> Path:
+    """``<html>/book.pdf`` as ``make book`` prints it: printed now if it is missing or older than a page of
+    ``html`` (for the tests, which share one printing)."""
+    html = Path(html)
+    out = html / OUT_NAME
+    newest = max((p.stat().st_mtime for p in html.rglob("*.html")), default=0.0)
+    if not out.exists() or out.stat().st_mtime < newest:
+        build_pdf(html, out)
+    return out
+
+
 def _config(root: Path) -> dict:
     import yaml
 
@@ -200,7 +211,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help=f"the PDF (default <html>/{OUT_NAME})")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
-        print(f"book_pdf: {CHROMIUM} not found: install Debian's Chromium (make browser)", file=sys.stderr)
+        print(f"book_pdf: {CHROMIUM} not found: install Debian's Chromium (make browser, as root), "
+              "or build the HTML alone (make html)", file=sys.stderr)
         return 1
     t0 = time.perf_counter()
     info = build_pdf(args.html, args.out)

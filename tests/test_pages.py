@@ -91,12 +91,9 @@ LINKS_JS = """() => [...document.querySelectorAll('a[href]')].map((a) => a.href)
 
 @pytest.fixture(scope="module")
 def printed_pdf(built_book):
-    """``<book>/book.pdf`` as ``make book`` writes it (``scripts/book_pdf.py``), printed once if missing."""
+    """``<book>/book.pdf`` as ``make book`` writes it (``scripts/book_pdf.py``), printed if missing or stale."""
     pytest.importorskip("pypdf")
-    target = Path(built_book) / book_pdf.OUT_NAME
-    if not target.exists():
-        book_pdf.build_pdf(built_book, target)
-    return target
+    return book_pdf.ensure_pdf(built_book)
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ def printed(built_book, tmp_path_factory):
             pytest.fail(message)
         pytest.skip(message)
     pytest.importorskip("pypdf")
-    out = tmp_path_factory.mktemp("pdf") / "book.pdf"
+    out = Path(built_book) / book_pdf.OUT_NAME  # where make book prints it; shared with tests/test_pages.py
     info = book_pdf.build_pdf(built_book, out)
     from pypdf import PdfReader
 

@@ -5,6 +5,7 @@ The executed chapters (``_build/jupyter_execute``) are read too: each figure a
 chapter draws with ``lib.plotting.Glue.figure`` is shown under its cell in a
 notebook front end, carrying :func:`lib.plotting.figure_metadata` (its axes'
 ranges, how many data points its legends cover), and the book shows it once."""
+import json
 import re
 from pathlib import Path
 
@@ -109,6 +110,11 @@ def executed_figures(built_book):
     return found
 
 
+NOT_YET_SHOWN = {("beyond", "fig_classical")}
+"""Glued figures not yet displayed under their cells: the classical-gate section of beyond.ipynb, which is
+being rewritten with the exact quantum calculation (issue 18), should draw it with lib.plotting.Glue.figure."""
+
+
 def test_figures_show_under_their_cells_and_once_in_the_book(built_book):
     """In Jupyter each figure appears as an image output of its cell; in the book that output is removed
     (``remove-output``) and the numbered {glue:figure} shows the figure once."""
@@ -116,6 +122,15 @@ def test_figures_show_under_their_cells_and_once_in_the_book(built_book):
     assert len(shown) >= 15, sorted(shown)
     for chapter in ("intro", "model", "stationary", "moving", "beyond", "numerics"):
         assert any(c == chapter for c, _ in shown), chapter
+    glued = set()
+    for path in (Path(built_book).parent / "jupyter_execute" / "book").glob("*.glue.json"):
+        if not (ROOT / "book" / path.name.replace(".glue.json", ".ipynb")).exists():
+            continue  # left from an earlier build of a chapter that is gone
+        for name, out in json.loads(path.read_text()).items():
+            if any(k.endswith("image/png") for k in out.get("data", {})):
+                glued.add((path.name[: -len(".glue.json")], name))
+    not_shown = glued - set(shown) - NOT_YET_SHOWN
+    assert not not_shown, f"glued figures that a notebook reader does not see under their cells: {sorted(not_shown)}"
     for page in CHAPTERS:  # the book never shows a figure twice: every image sits in a numbered figure
         html = (built_book / page).read_text()
         images = re.findall(r'<img[^>]+src="([^"]*_images/[^"]+\.png)"', html)

@@ -641,14 +641,26 @@ class Glue:
         return text
 
     def figure(self, name: str, fig) -> None:
-        """Glue ``fig`` as ``name``, show it under the cell with :func:`figure_metadata`, close it."""
+        """Glue ``fig`` as ``name``, show it under the cell with :func:`figure_metadata`, close it.
+
+        The figure is rendered once (by the kernel's display formatter, e.g.
+        retina PNG) and that rendering both glued and shown.
+        """
+        from IPython import get_ipython
         from IPython.display import display
         from myst_nb import glue
 
         import matplotlib.pyplot as plt
 
-        glue(name, fig, display=False)
-        display(fig, metadata={"lib": figure_metadata(fig, name)})
+        meta = figure_metadata(fig, name)
+        shell = get_ipython()
+        if shell is None:  # not in a kernel: nothing to show or glue into
+            plt.close(fig)
+            return
+        data, md = shell.display_formatter.format(fig)
+        rendered = _Rendered(data, md)
+        glue(name, rendered, display=False)
+        display(rendered, metadata={"lib": meta})
         plt.close(fig)
 
     def _repr_markdown_(self) -> str:
@@ -656,6 +668,18 @@ class Glue:
             return ""
         return markdown_table(["quoted in the text as", "value"],
                               [[f"`{k}`", v] for k, v in self.values.items()])
+
+
+class _Rendered:
+    """A figure already rendered: its MIME bundle, shown or glued without drawing it again."""
+
+    def __init__(self, data: dict, metadata: dict):
+        self.data, self.metadata = data, metadata
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import copy
+
+        return dict(self.data), copy.deepcopy(self.metadata)  # copies: glue marks its own metadata
 
 
 # -- what a figure shows, for the tests ----------------------------------------------------------------

@@ -88,6 +88,16 @@ UNTYPESET_JS = r"""() => {
 
 LINKS_JS = """() => [...document.querySelectorAll('a[href]')].map((a) => a.href)"""
 
+# How the text looks: glued numbers in bold (myst-nb's default), bibliography labels shown.
+STYLE_JS = """() => ({
+  boldGlue: [...document.querySelectorAll('article span.pasted-text')]
+    .filter((el) => !el.closest('strong, b, th') && +getComputedStyle(el).fontWeight >= 600)
+    .map((el) => el.textContent.trim()).slice(0, 10),
+  labels: [...document.querySelectorAll('article div.citation > span.label')]
+    .filter((el) => el.getClientRects().length).map((el) => el.textContent.trim()).slice(0, 10),
+  citations: document.querySelectorAll('article div.citation').length,
+})"""
+
 
 @pytest.fixture(scope="module")
 def printed_pdf(built_book):
@@ -112,6 +122,7 @@ def visited(printed_pdf, browser, base_url, tmp_path_factory):  # noqa: F811  (t
                 if scheme == "light":
                     out[path] = {"messages": messages, "failed": failed, "links": page.evaluate(LINKS_JS),
                                  "overflow": page.evaluate(OVERFLOW_JS), "untypeset": page.evaluate(UNTYPESET_JS),
+                                 "style": page.evaluate(STYLE_JS),
                                  "shot": shot}
                 else:
                     out[path]["messages"] += [f"(dark) {m}" for m in messages]
@@ -193,3 +204,17 @@ def test_nothing_is_wider_than_its_column(visited, path):
 def test_no_tex_left_untypeset(visited, path):
     v = visited[path]
     assert not v["untypeset"], f"{path} ({v['shot']}): TeX delimiters left in the text: {v['untypeset']}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_glued_numbers_read_as_text(visited, path):
+    """A number glued into a sentence has the sentence's weight (myst-nb sets span.pasted-text in bold)."""
+    v = visited[path]
+    assert not v["style"]["boldGlue"], f"{path} ({v['shot']}): bold glued numbers {v['style']['boldGlue']}"
+
+
+def test_the_bibliography_is_author_year(visited):
+    """The text cites (Author, year); the list shows no alpha labels such as [BMG+16]."""
+    refs = next(v for p, v in visited.items() if p.endswith("references.html"))
+    assert refs["style"]["citations"] >= 20
+    assert not refs["style"]["labels"], refs["style"]["labels"]

@@ -6,6 +6,9 @@
   declared". Scripts and style sheets with the same file, body and attributes are kept once.
 - The theme's colour mode defaults to "auto" (follow the reader's system): left empty, the theme's
   script logged "Got invalid theme mode" on a reader's first page.
+- The bibliography page is read again whenever any page changed: sphinxcontrib-bibtex builds its list
+  when that page is read, so an incremental build that adds a citation elsewhere left the new entry out
+  and its link dangling.
 - ``book.css``: glued numbers in the text's own weight (myst-nb sets them in bold); one search box on wide
   screens (the theme's top bar repeated the sidebar's); an author-year
   bibliography (no alpha labels, hanging indents), as the text cites author-year.
@@ -44,9 +47,21 @@ def _dedupe(app, pagename, templatename, context, doctree):
             context[name][:] = _once(context[name])
 
 
+def _bibliography_outdated(app, env, added, changed, removed):
+    if not (added or changed or removed):
+        return []
+    pages = []
+    for docname in env.found_docs:
+        path = Path(env.doc2path(docname))
+        if path.suffix == ".md" and "{bibliography}" in path.read_text(encoding="utf-8"):
+            pages.append(docname)
+    return pages
+
+
 def setup(app):
     app.connect("config-inited", _theme_defaults)
     app.connect("builder-inited", _static_path)
+    app.connect("env-get-outdated", _bibliography_outdated)
     app.connect("html-page-context", _dedupe, priority=100)  # first: a handler that returns a template stops the rest
     app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -40,7 +40,8 @@ Energy integration
     makes it analytic in :math:`u`; it is interpolated on Clenshaw-Curtis
     nodes in :math:`u` and integrated against :math:`e^{-\beta\varepsilon}`
     exactly (product quadrature), so any temperature costs nothing more.
-    Error estimate: the difference from the rule on every other node.
+    Error estimate: from the differences between the rules on every node,
+    every other and every fourth (:func:`_rule_error`).
 
 Channels
     An interval's solves keep the levels the particle can reach: all
@@ -103,11 +104,12 @@ SPARSE_RATIO = 1.6
 """Ratio of successive computed intervals above :data:`DENSE_INTERVALS`."""
 
 ORDER = 8
-"""Clenshaw-Curtis order (nodes - 1) of an interval's energy rule at the start."""
+"""Clenshaw-Curtis order (nodes - 1) of an interval's energy rule at the start: this for the two lowest
+intervals (where the integrand is tiny and smooth), twice this above."""
 
 MAX_ORDER = 64
 
-START_SECTORS = 64
+START_SECTORS = 48
 """Sectors of every solve at the start (doubled where the step's error estimate dominates)."""
 
 MAX_ROUNDS = 12
@@ -183,13 +185,36 @@ def _weights(order: int, beta: np.ndarray):
     return found
 
 
-def _coarse_weights(order: int, beta: np.ndarray):
-    """The rule on every other node, as weights on all nodes (zero on the skipped ones)."""
-    W, dW = _weights(order // 2, beta)
+def _coarse_weights(order: int, beta: np.ndarray, every: int = 2):
+    """The rule on every ``every``-th node, as weights on all nodes (zero on the skipped ones)."""
+    W, dW = _weights(order // every, beta)
     Wc = np.zeros((beta.size, order + 1))
     dWc = np.zeros_like(Wc)
-    Wc[:, ::2], dWc[:, ::2] = W, dW
+    Wc[:, ::every], dWc[:, ::every] = W, dW
     return Wc, dWc
+
+
+def _rule_error(order: int, beta: np.ndarray, v: np.ndarray):
+    r"""Error estimate of an interval's rule on node values ``v``, and of its :math:`\beta`-derivative.
+
+    With :math:`d_1` the difference from the rule on every other node and
+    :math:`d_2` that rule's difference from the one on every fourth, the
+    estimate is :math:`d_1\min(1, d_1/d_2)`: for the geometric convergence of
+    Clenshaw-Curtis rules on analytic functions (the integrand is analytic in
+    :math:`u`) the error of the finest rule is at most that, while :math:`d_1`
+    alone is the error of the coarser one. Orders below 8 use :math:`d_1`.
+    """
+    W, dW = _weights(order, beta)
+    W2, dW2 = _coarse_weights(order, beta)
+    d1, dd1 = np.abs((W - W2) @ v), np.abs((dW - dW2) @ v)
+    if order < 8:
+        return d1, dd1
+    W4, dW4 = _coarse_weights(order, beta, 4)
+    d2, dd2 = np.abs((W2 - W4) @ v), np.abs((dW2 - dW4) @ v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(d2 > 0, np.minimum(1.0, d1 / d2), 1.0)
+        df = np.where(dd2 > 0, np.minimum(1.0, dd1 / dd2), 1.0)
+    return d1 * f, dd1 * df
 
 
 def _z(beta):
@@ -208,8 +233,10 @@ class IntervalResult:
 
     ``N`` is the cumulative transmission (frozen, deflected: the transmission)
     at each node, the Richardson value; ``step``, ``channels`` and ``cut``
-    its error estimates; ``T0`` the ground state's transmission (or None);
-    ``window`` the channels ``(lo, hi)`` and ``counted`` the lowest counted level.
+    its error estimates, computed on the nodes of the rule of half the order
+    (zero on the others); ``T0`` the ground state's transmission (or None);
+    ``window`` the channels ``(lo, hi)`` and ``counted`` the lowest counted
+    level; ``config`` what it was asked for (``sectors, closed, buffer, r_tol``).
     """
 
     K: int
@@ -228,6 +255,7 @@ class IntervalResult:
     sectors: int
     depth: int
     solves: int
+    config: tuple = ()
 
 
 def _widths(K: int, closed: float, buffer: float):
@@ -237,82 +265,104 @@ def _widths(K: int, closed: float, buffer: float):
 
 
 def solve_interval(model: Model, kind: str, K: int, order: int, sectors: int, closed: tuple, buffer: tuple,
-                   depth: int, r_tol: float) -> IntervalResult:
-    """Solve every node of the interval ``[K, K + 1)`` (total energy above the zero point; frozen: the particle's).
+                   depth: int, r_tol: float, previous: IntervalResult | None = None) -> IntervalResult:
+    """Solve the nodes of the interval ``[K, K + 1)`` (total energy above the zero point; frozen: the particle's).
 
-    ``kind`` is ``'frozen'`` (one channel) or ``'gate'``. See the module docstring.
+    ``kind`` is ``'frozen'`` (one channel) or ``'gate'``. Every node gets the
+    main solve; the nodes of the rule of half the order also the two solves of
+    the error estimates (sectors twice as wide, a narrower window). With
+    ``previous``, the same interval at half the order and the same settings,
+    its nodes (every other one of this rule) are reused and only the new ones
+    solved. See the module docstring.
     """
     _, sigma, *_ = _rule(order)
+    n = sigma.size
     eps = K + sigma
-    solve_at = eps > 0.0  # at zero energy nothing is open
+    config = (sectors, closed, buffer, r_tol)
+    half_nodes = np.zeros(n, dtype=bool)
+    half_nodes[::2] = True
+    reuse = (previous is not None and previous.order * 2 == order and previous.config == config
+             and previous.K == K)
+    if reuse:
+        depth = previous.depth
     if kind == "frozen":
         G = np.array([[math.exp(-0.5 * model.s ** 2 / model.lam ** 2)]])
-        thresholds = np.zeros(1)
-        energy = eps[solve_at]
-        edges = sc.sector_edges(model, sectors, math.sqrt(2.0 * model.M * max(energy.max(), 1e-300)))
+        edges = sc.sector_edges(model, sectors, math.sqrt(2.0 * model.M * (K + 1.0)))
         f = sc.profile(model)
-        Th = sc.solve(f, 2.0 * model.M, model.U0, G, thresholds, energy, edges)[0][:, 0]
-        T2 = sc.solve(f, 2.0 * model.M, model.U0, G, thresholds, energy, sc.coarsen(edges))[0][:, 0]
-        N = np.zeros(sigma.size)
-        step = np.zeros(sigma.size)
-        N[solve_at] = Th + (Th - T2) / 15.0
-        step[solve_at] = np.abs(Th - T2) / 15.0
-        R = np.zeros(sigma.size)
-        R[solve_at] = np.maximum(1.0 - N[solve_at], 0.0)
-        zero = np.zeros(sigma.size)
+
+        def transmission(energy, e):
+            return sc.solve(f, 2.0 * model.M, model.U0, G, np.zeros(1), energy, e)[0][:, 0]
+
+        N, step = np.zeros(n), np.zeros(n)
+        main = (eps > 0.0) & ~(half_nodes if reuse else False)
+        est = (eps > 0.0) & half_nodes & (not reuse)
+        if reuse:
+            N[::2], step[::2] = previous.N, previous.step
+        Th = transmission(eps[main], edges) if main.any() else np.zeros(0)
+        T2 = transmission(eps[est], sc.coarsen(edges)) if est.any() else np.zeros(0)
+        N[main] = Th
+        Th_est = N[est]
+        N[est] = Th_est + (Th_est - T2) / 15.0
+        step[est] = np.abs(Th_est - T2) / 15.0
+        R = np.maximum(1.0 - N, 0.0) * (eps > 0.0)
+        zero = np.zeros(n)
         return IntervalResult(K, order, sigma, N, step, zero, zero, R, None, None, None, (0, 1), 0,
-                              edges.size - 1, 0, 2)
+                              edges.size - 1, 0, int(main.sum() + est.sum()), config)
     c_closed, c_buffer = _widths(K, closed, buffer)
     small_closed = max(1, c_closed - max(2, c_closed // 4))
     small_buffer = max(0, c_buffer - max(2, c_buffer // 4))
-    energy = eps[solve_at] + 0.5
     solves = 0
     while True:
+        main = (eps > 0.0) & ~(half_nodes if reuse else np.zeros(n, dtype=bool))
+        est = (eps > 0.0) & half_nodes & (not reuse)
         counted = max(0, K - depth)
         lo, hi = max(0, counted - c_buffer), K + c_closed + 1
         lo_s, hi_s = max(0, counted - small_buffer), K + small_closed + 1
-        edges = sc.sector_edges(model, sectors, math.sqrt(2.0 * model.M * (energy.max() - lo - 0.5)))
+        edges = sc.sector_edges(model, sectors, math.sqrt(2.0 * model.M * (K + 1.0 - lo)))
         coarse = sc.coarsen(edges)
-        full = sc.scatter(model, energy, lo=lo, hi=hi, edges=edges)
-        half = sc.scatter(model, energy, lo=lo, hi=hi, edges=coarse)
-        small = sc.scatter(model, energy, lo=lo_s, hi=hi_s, edges=coarse)
-        solves += 3 * energy.size
-        rows = slice(counted - lo, K - lo + 1)
-        if counted > 0:
-            low = full.reflection[:, counted - lo:counted - lo + 2]
-            r_low = np.nanmax(low, axis=1)
-            if np.nanmax(r_low) > r_tol and depth < K:
+        full = sc.scatter(model, eps[main] + 0.5, lo=lo, hi=hi, edges=edges) if main.any() else None
+        solves += int(main.sum())
+        if counted > 0 and full is not None:
+            r_low = np.nanmax(full.reflection[:, counted - lo:counted - lo + 2])
+            if r_low > r_tol and depth < K:
                 depth = min(K, depth + max(2, depth // 2))
+                reuse = False
                 continue
         break
+    half = sc.scatter(model, eps[est] + 0.5, lo=lo, hi=hi, edges=coarse) if est.any() else None
+    small = sc.scatter(model, eps[est] + 0.5, lo=lo_s, hi=hi_s, edges=coarse) if est.any() else None
+    solves += 2 * int(est.sum())
 
-    def counted_sum(s, a, b):
-        return counted + np.nansum(s.transmission[:, a:b], axis=1)
-
-    Nh = counted_sum(full, counted - lo, K - lo + 1)
-    N2 = counted_sum(half, counted - lo, K - lo + 1)
-    Ns = counted_sum(small, counted - lo_s, K - lo_s + 1)
-    del rows
-    N = np.zeros(sigma.size)
-    step = np.zeros(sigma.size)
-    chan = np.zeros(sigma.size)
-    cut = np.zeros(sigma.size)
-    rtop = np.zeros(sigma.size)
-    N[solve_at] = Nh + (Nh - N2) / 15.0
-    step[solve_at] = np.abs(Nh - N2) / 15.0
-    chan[solve_at] = np.abs(N2 - Ns)
-    if counted > 0:
-        cut[solve_at] = 2.0 * np.nanmax(full.reflection[:, counted - lo:counted - lo + 2], axis=1)
-    rtop[solve_at] = np.nan_to_num(full.reflection[:, 0]) if lo == 0 else 0.0
-    T0 = T0s = T0c = None
-    if lo == 0 and counted == 0:
-        T0, T0s, T0c = np.zeros(sigma.size), np.zeros(sigma.size), np.zeros(sigma.size)
-        a, b, c = (np.nan_to_num(s.transmission[:, 0]) for s in (full, half, small))
-        T0[solve_at] = a + (a - b) / 15.0
-        T0s[solve_at] = np.abs(a - b) / 15.0
-        T0c[solve_at] = np.abs(b - c)
+    N, step, chan, cut, rtop = (np.zeros(n) for _ in range(5))
+    ground = lo == 0 and counted == 0
+    T0, T0s, T0c = (np.zeros(n) for _ in range(3)) if ground else (None, None, None)
+    if reuse:
+        N[::2], step[::2], chan[::2], cut[::2], rtop[::2] = (previous.N, previous.step, previous.channels,
+                                                              previous.cut, previous.reflection_top)
+        if ground:
+            T0[::2], T0s[::2], T0c[::2] = previous.T0, previous.T0_step, previous.T0_channels
+    if full is not None:
+        N[main] = counted + np.nansum(full.transmission[:, counted - lo:K - lo + 1], axis=1)
+        if counted > 0:
+            cut[main] = 2.0 * np.nanmax(full.reflection[:, counted - lo:counted - lo + 2], axis=1)
+        rtop[main] = np.nan_to_num(full.reflection[:, 0]) if lo == 0 else 0.0
+        if ground:
+            T0[main] = np.nan_to_num(full.transmission[:, 0])
+    if half is not None:
+        Nh = N[est]
+        N2 = counted + np.nansum(half.transmission[:, counted - lo:K - lo + 1], axis=1)
+        Ns = counted + np.nansum(small.transmission[:, counted - lo_s:K - lo_s + 1], axis=1)
+        N[est] = Nh + (Nh - N2) / 15.0
+        step[est] = np.abs(Nh - N2) / 15.0
+        chan[est] = np.abs(N2 - Ns)
+        if ground:
+            a = T0[est]
+            b, c = np.nan_to_num(half.transmission[:, 0]), np.nan_to_num(small.transmission[:, 0])
+            T0[est] = a + (a - b) / 15.0
+            T0s[est] = np.abs(a - b) / 15.0
+            T0c[est] = np.abs(b - c)
     return IntervalResult(K, order, sigma, N, step, chan, cut, rtop, T0, T0s, T0c, (lo, hi), counted,
-                          edges.size - 1, depth, solves)
+                          edges.size - 1, depth, solves, config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,17 +440,15 @@ def _node_sums(res: IntervalResult, beta, which="N"):
     return W @ v, dW @ v
 
 
-def _abs_sums(res: IntervalResult, beta, values):
-    W, dW = _weights(res.order, beta)
+def _estimate_sums(res: IntervalResult, beta, values):
+    """Integral of node-wise error estimates (given on the nodes of the half-order rule) with absolute weights."""
+    W, dW = _coarse_weights(res.order, beta)
     return np.abs(W) @ values, np.abs(dW) @ values
 
 
 def _quadrature_gap(res: IntervalResult, beta, which="N"):
-    """Difference between the interval's rule and the rule on every other node, and its derivative."""
-    W, dW = _weights(res.order, beta)
-    Wc, dWc = _coarse_weights(res.order, beta)
-    v = getattr(res, which)
-    return np.abs((W - Wc) @ v), np.abs((dW - dWc) @ v)
+    """The error estimate of the interval's energy rule (:func:`_rule_error`), and of its derivative."""
+    return _rule_error(res.order, beta, getattr(res, which))
 
 
 class _Parts:
@@ -433,7 +481,7 @@ def _interval_terms(res: IntervalResult, beta, which="N", weight=1.0):
     else:
         extras = (("step", res.T0_step), ("channels", res.T0_channels), ("cut", np.zeros_like(res.sigma)))
     for name, values in extras:
-        a, da = _abs_sums(res, beta, values)
+        a, da = _estimate_sums(res, beta, values)
         out[name] = (eK * a, eK * (da + res.K * a))
     return val, dval, out
 
@@ -445,10 +493,9 @@ def _sparse_J(results, beta):
         D = (res.K + 1.0) - res.N
         W, dW = _weights(res.order, beta)
         J, dJ = W @ D, dW @ D
-        Wc, dWc = _coarse_weights(res.order, beta)
-        errs = {"energies": (np.abs((W - Wc) @ D), np.abs((dW - dWc) @ D))}
+        errs = {"energies": _rule_error(res.order, beta, D)}
         for name, values in (("step", res.step), ("channels", res.channels), ("cut", res.cut)):
-            errs[name] = (np.abs(W) @ values, np.abs(dW) @ values)
+            errs[name] = _estimate_sums(res, beta, values)
         out.append((J, dJ, errs))
     return out
 
@@ -469,9 +516,9 @@ def _interpolate(Ks, values, targets):
     return CubicSpline(x, values, axis=0)(t)
 
 
-LEVELS_SAFETY = 1.0 / 3.0
+LEVELS_SAFETY = 0.5
 """The interpolation over every other computed interval differs from the full one by about (2^p - 1) times
-the full one's error, p >= 2 for a cubic spline on smooth data: a third of that difference is the estimate."""
+the full one's error, p >= 2 for a cubic spline on smooth data: half that difference is the estimate (some margin)."""
 
 
 def _power_sums(a: int, beta):
@@ -692,23 +739,25 @@ def _compute(experiment, model, omega_T, tolerance, p_floor, version, *, n_jobs=
     plan = _Plan()
 
     def config(K):
-        return (plan.order.get(K, ORDER), plan.sectors.get(K, START_SECTORS), plan.closed.get(K, CLOSED),
-                plan.buffer.get(K, BUFFER), plan.r_tol.get(K, r_tol0))
+        return (plan.order.get(K, ORDER if K < 2 else 2 * ORDER), plan.sectors.get(K, START_SECTORS),
+                plan.closed.get(K, CLOSED), plan.buffer.get(K, BUFFER), plan.r_tol.get(K, r_tol0))
 
     def depth(K):
         return K if experiment == "deflected" else plan.depth.get(K, DEPTH)
 
     done: dict = {}
+    latest: dict = {}  # the last result of each interval, reused when only its order doubles
     met = False
     solves = 0
     for _round in range(MAX_ROUNDS):
         wanted = sorted(set(dense_K) | set(sparse_K))
         missing = [K for K in wanted if (K, *config(K)) not in done]
-        tasks = [(model, kind, K, *config(K)[:4], depth(K), config(K)[4]) for K in missing]
+        tasks = [(model, kind, K, *config(K)[:4], depth(K), config(K)[4], latest.get(K)) for K in missing]
         # the costliest (highest) intervals first, so that the workers finish together
         for j, res in parallel.run(solve_interval, tasks[::-1], n_jobs=n_jobs, ordered=False):
             K = missing[::-1][j]
             done[(K, *config(K))] = res
+            latest[K] = res
             plan.depth[K] = res.depth
             solves += res.solves
         current = {K: done[(K, *config(K))] for K in wanted}
@@ -791,18 +840,70 @@ def _refine(name, plan, experiment, beta, worst, dense, sparse, sparse_K, config
     return changed
 
 
-def _first_crossing(func, low: float, high: float, step: float, tolerance: float) -> float:
-    """Lowest ``x`` in ``[low, high]`` with ``func(x) = 1/2``, ``func`` below 1/2 at ``low``: a scan with
-    ``step``, then bisection of the first bracket to ``tolerance``."""
+def _scan(model: Model, eps: np.ndarray, closed: int, sectors: int):
+    """The ground state's transmission, the cumulative transmission and the ground state's state-to-state
+    transmission at total energies ``eps`` above the zero point; solved interval by interval (one window each)."""
+    T0 = np.zeros(eps.size)
+    N = np.zeros(eps.size)
+    gain = np.full(eps.size, np.nan)
+    for k in np.unique(np.floor(eps).astype(int)):
+        sel = np.nonzero(np.floor(eps).astype(int) == k)[0]
+        ok = sel[eps[sel] > 0.0]
+        if ok.size == 0:
+            continue
+        r = sc.scatter(model, eps[ok] + 0.5, lo=0, hi=k + 1 + closed, sectors=sectors)
+        T0[ok] = np.nan_to_num(r.transmission[:, 0])
+        N[ok] = np.nansum(r.transmission, axis=1)
+        for j, e in enumerate(ok):
+            p = np.abs(r.t[j][:, 0]) ** 2  # from level 0 to each open level, transmitted
+            if p.sum() > 0.0:
+                gain[e] = float(np.sum(r.levels[r.open[j]] * p) / p.sum())
+    return T0, N, gain
+
+
+def threshold_scan(model: Model, eps, *, closed: int = 12, sectors: int = 128) -> dict:
+    r"""The quantum gate's thresholds on a grid of energies above its ground state.
+
+    Returns ``{"energy", "T0", "N", "gain"}``: the ground-state gate's transmission
+    :math:`T_0(E)` (``energy`` is then the particle's energy), the cumulative
+    transmission :math:`N(\varepsilon)` of all open levels (``energy`` the total
+    energy above the zero point), and ``gain``, the mean number of quanta a
+    particle transmitted from the ground state leaves in the gate,
+    :math:`\sum_m m|t_{m0}|^2/T_0` (the quantum counterpart of the deflection).
+    Cached (:mod:`lib.cache`).
+    """
+    from . import cache
+
+    eps = np.asarray(eps, dtype=float)
+    closed = check_integer("closed", closed, minimum=1, maximum=1000)
+    sectors = check_integer("sectors", sectors, minimum=2, maximum=20_000)
+    T0, N, gain = cache.cached(_cached_scan)(model, eps, closed, sectors, QUANTUM_VERSION)
+    return {"energy": eps, "T0": T0, "N": N, "gain": gain}
+
+
+def _cached_scan(model, eps, closed, sectors, version):
+    return _scan(model, eps, closed, sectors)
+
+
+def _first_crossing(model: Model, which: str, closed: int, sectors: int, tolerance: float, step: float) -> float:
+    """Lowest energy where ``which`` (``'T0'`` or ``'N'``) reaches 1/2: a batched scan, then Brent's method."""
     from scipy.optimize import brentq
 
-    xs = np.arange(low, high + step, step)
-    previous = low
-    for x in xs[1:]:
-        if func(x) >= 0.5:
-            return brentq(lambda e: func(e) - 0.5, previous, x, xtol=tolerance, rtol=1e-14)
-        previous = x
-    raise ValueError(f"the transmission does not reach 1/2 below {high:g}")
+    top = 2.0 * model.U0 + 10.0
+    for start in np.arange(0.0, top, 4.0):
+        eps = np.arange(start, start + 4.0 + 0.5 * step, step)
+        T0, N, _ = _scan(model, eps, closed, sectors)
+        values = T0 if which == "T0" else N
+        above = np.nonzero(values >= 0.5)[0]
+        if above.size:
+            i = int(above[0])
+
+            def f(e):
+                t0, n, _ = _scan(model, np.array([e]), closed, sectors)
+                return (t0 if which == "T0" else n)[0] - 0.5
+
+            return brentq(f, eps[i - 1], eps[i], xtol=tolerance, rtol=1e-14)
+    raise ValueError(f"the transmission does not reach 1/2 below {top:g}")
 
 
 def ground_state_threshold(model: Model, *, closed: int = 16, sectors: int = 192, tolerance: float = 1e-9,
@@ -810,22 +911,18 @@ def ground_state_threshold(model: Model, *, closed: int = 16, sectors: int = 192
     r"""The quantum threshold of the gate in its ground state: the lowest particle energy with :math:`T_0 = 1/2`.
 
     :math:`T_0(E)` is not monotonic (it has a cusp wherever a level opens), so the
-    first crossing is found by a scan (``step``) and bisection. Solves keep the
-    open levels and ``closed`` closed ones with ``sectors`` sectors; ``error``
+    first crossing is found by a scan (``step``) and Brent's method. Solves keep
+    the open levels and ``closed`` closed ones with ``sectors`` sectors; ``error``
     is the change with half of each. Also returns ``width``: :math:`2\pi` over
     the slope of :math:`\ln(T_0/(1 - T_0))` there (:math:`\omega_b` for a
     parabolic barrier, whose transmission is :math:`1/(1 + e^{-2\pi(E - V)/\omega_b})`).
     """
     closed = check_integer("closed", closed, minimum=1, maximum=1000)
-
-    def T0(E, c=closed, n=sectors):
-        return float(sc.scatter(model, [E + 0.5], lo=0, hi=int(math.floor(E)) + 1 + c, sectors=n).transmission[0, 0])
-
-    top = 2.0 * model.U0 + 10.0
-    e_half = _first_crossing(T0, step, top, step, tolerance)
-    rough = _first_crossing(lambda E: T0(E, max(1, closed // 2), max(2, sectors // 2)), step, top, step, tolerance)
+    sectors = check_integer("sectors", sectors, minimum=4, maximum=20_000)
+    e_half = _first_crossing(model, "T0", closed, sectors, tolerance, step)
+    rough = _first_crossing(model, "T0", max(1, closed // 2), sectors // 2, tolerance, step)
     d = 1e-4
-    tp, tm = T0(e_half + d), T0(e_half - d)
+    tp, tm = _scan(model, np.array([e_half + d, e_half - d]), closed, sectors)[0]
     slope = (math.log(tp / (1.0 - tp)) - math.log(tm / (1.0 - tm))) / (2.0 * d)
     return {"energy": e_half, "error": abs(e_half - rough), "width": 2.0 * math.pi / slope}
 
@@ -839,12 +936,104 @@ def cumulative_threshold(model: Model, *, closed: int = 16, sectors: int = 192, 
     levels. Same method and ``error`` as :func:`ground_state_threshold`.
     """
     closed = check_integer("closed", closed, minimum=1, maximum=1000)
-
-    def N(eps, c=closed, n=sectors):
-        r = sc.scatter(model, [eps + 0.5], lo=0, hi=int(math.floor(eps)) + 1 + c, sectors=n)
-        return float(np.nansum(r.transmission[0]))
-
-    top = 2.0 * model.U0 + 10.0
-    e_half = _first_crossing(N, step, top, step, tolerance)
-    rough = _first_crossing(lambda e: N(e, max(1, closed // 2), max(2, sectors // 2)), step, top, step, tolerance)
+    sectors = check_integer("sectors", sectors, minimum=4, maximum=20_000)
+    e_half = _first_crossing(model, "N", closed, sectors, tolerance, step)
+    rough = _first_crossing(model, "N", max(1, closed // 2), sectors // 2, tolerance, step)
     return {"energy": e_half, "error": abs(e_half - rough)}
+
+
+def _panel(experiment, s, M, omega_T, tolerance, p_floor, version):
+    """One panel of :func:`quantum_panels`, computed in this process."""
+    return quantum_transmission(experiment, Model(M=M, s=s), omega_T, tolerance=tolerance, p_floor=p_floor,
+                                n_jobs=1, use_cache=False)
+
+
+def quantum_panels(panels, *, tolerance: float = DEFAULT_TOLERANCE, p_floor: float = 0.0, n_jobs=None,
+                   use_cache: bool = True) -> dict:
+    """:func:`quantum_transmission` for each ``(experiment, s, M, omega_T)`` in ``panels``, side by side.
+
+    Keyed by ``(experiment, s, M)``; each panel runs in one worker and is one cache entry.
+    """
+    from . import parallel
+    from .inputs import check_jobs, check_temperatures
+
+    tolerance = check_tolerance(tolerance)
+    keys, tasks = [], []
+    for e, s, M, omega_T in panels:
+        keys.append((check_quantum_experiment(e), float(s), float(M)))
+        tasks.append((*keys[-1], check_temperatures(omega_T), tolerance, float(p_floor), QUANTUM_VERSION))
+    if len(set(keys)) != len(keys):
+        raise ValueError("each (experiment, s, M) panel may appear once")
+    order = sorted(range(len(tasks)), key=lambda k: -keys[k][2])  # heavy particles cost most: first
+    results = parallel.cached_run(_panel, [tasks[k] for k in order], n_jobs=check_jobs(n_jobs),
+                                  use_cache=use_cache)
+    return {keys[k]: results[j] for j, k in enumerate(order)}
+
+
+def thresholds(model: Model, *, use_cache: bool = True) -> dict:
+    """:func:`ground_state_threshold` and :func:`cumulative_threshold` (``"ground"``, ``"cumulative"``), cached."""
+    from . import cache
+
+    func = cache.cached(_thresholds) if use_cache else _thresholds
+    return func(model, QUANTUM_VERSION)
+
+
+def _thresholds(model, version):
+    return {"ground": ground_state_threshold(model), "cumulative": cumulative_threshold(model)}
+
+
+# --------------------------------------------------------------------------------------------
+# the classical counterparts of the state-to-state transmission
+
+def classical_gate_gain(model: Model, particle_energy, *, level=None, phases: int = 32) -> dict:
+    """Mean energy a transmitted particle leaves in a classical gate, by the classical engine (:mod:`lib.integrate`).
+
+    ``level=None``: the gate starts at rest at ``y = 0`` (the ``deflected``
+    experiment); ``level=n``: the paper's quasi-classical gate with energy
+    ``n + 1/2`` at ``phases`` evenly spaced phases. Each trajectory runs until the
+    particle is past the interaction (:math:`|x| > 4\\lambda`, beyond which
+    :math:`U < e^{-8}U_0`). Returns ``{"energy", "gain", "transmitted"}``: per
+    particle energy, the mean of the gate's energy change over the transmitted
+    trajectories (NaN if none) and the transmitted fraction. Cached.
+    """
+    from . import cache
+
+    energies = np.atleast_1d(np.asarray(particle_energy, dtype=float))
+    for value in energies:
+        check_finite("particle energy", value, positive=True, high=1e4)
+    if level is not None:
+        level = check_integer("level", level, minimum=0, maximum=10_000)
+    phases = check_integer("phases", phases, minimum=1, maximum=4096)
+    gain, frac = cache.cached(_classical_gain)(model, energies, level, phases, cache.ENGINE_VERSION)
+    return {"energy": energies, "gain": gain, "transmitted": frac}
+
+
+def _classical_gain(model, energies, level, phases, engine_version):
+    from .experiments import initial_states, level_amplitude, oscillator_state
+    from .integrate import trajectory
+
+    far = 4.0 * model.lam
+    psi = 2.0 * math.pi * np.arange(phases) / phases if level is not None else np.zeros(1)
+    y0, vy0 = (oscillator_state(level_amplitude(level), psi) if level is not None
+               else (np.zeros(1), np.zeros(1)))
+    e0 = model.oscillator_energy(y0, vy0)
+    gain = np.full(energies.size, np.nan)
+    frac = np.zeros(energies.size)
+    for i, E in enumerate(energies):
+        states = initial_states(np.full(psi.size, E), y0, vy0, model)
+        v = float(model.speed(E))
+        gains = []
+        for k in range(psi.size):
+            t_end = (abs(model.x0) + far) / v + 2.0
+            while True:
+                tr = trajectory(model, states[k], t_end=t_end)
+                x, vx, y, vy = tr.states[-1]
+                if abs(x) > far and x * vx > 0:
+                    break
+                t_end *= 2.0
+            if x > 0:
+                gains.append(float(model.oscillator_energy(y, vy) - e0[k]))
+        frac[i] = len(gains) / psi.size
+        if gains:
+            gain[i] = float(np.mean(gains))
+    return gain, frac

@@ -294,7 +294,7 @@ def solve_interval(model: Model, kind: str, K: int, order: int, sectors: int, cl
             return sc.solve(f, 2.0 * model.M, model.U0, G, np.zeros(1), energy, e)[0][:, 0]
 
         N, step = np.zeros(n), np.zeros(n)
-        main = (eps > 0.0) & ~(half_nodes if reuse else False)
+        main = (eps > 0.0) & ~(half_nodes if reuse else np.zeros(n, dtype=bool))
         est = (eps > 0.0) & half_nodes & (not reuse)
         if reuse:
             N[::2], step[::2] = previous.N, previous.step
@@ -808,7 +808,23 @@ def _refine(name, plan, experiment, beta, worst, dense, sparse, sparse_K, config
     """Refine the part ``name`` of the estimate for the intervals that carry most of it; False if nothing can."""
     which = "T0" if experiment == "deflected" else "N"
     if name == "levels":
-        new = sorted(set(sparse_K) | {(a + b) // 2 for a, b in zip(sparse_K[:-1], sparse_K[1:]) if b - a > 1})
+        # how well each interior computed interval is predicted by the others, weighted as in P at the worst
+        # temperature; refine the gaps beside the worst predicted ones (those carrying 80% of the misfit)
+        b = beta[worst:worst + 1]
+        Ks = np.array([r.K for r in sparse])
+        J = np.array([_sparse_J([r], b)[0][0][0] for r in sparse])
+        misfit = np.zeros(Ks.size)
+        for i in range(1, Ks.size - 1):
+            others = np.delete(np.arange(Ks.size), i)
+            guess = _interpolate(list(Ks[others]), J[others][:, None], [Ks[i]])[0, 0]
+            misfit[i] = abs(J[i] - guess) * math.exp(-float(b[0]) * Ks[i])
+        if not misfit.sum() > 0.0:
+            return False
+        order = np.argsort(misfit)[::-1]
+        share = np.cumsum(misfit[order]) / misfit.sum()
+        chosen = order[: int(np.searchsorted(share, 0.8)) + 1]
+        gaps = {g for i in chosen for g in (i - 1, i) if 0 <= g < Ks.size - 1}
+        new = sorted(set(sparse_K) | {(int(Ks[g]) + int(Ks[g + 1])) // 2 for g in gaps if Ks[g + 1] - Ks[g] > 1})
         if len(new) == len(sparse_K):
             return False
         sparse_K[:] = new

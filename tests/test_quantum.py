@@ -300,9 +300,12 @@ def test_thermal_is_the_level_sum():
 def test_cumulative_transmission_counts_every_open_level():
     model = lib.Model(M=1.0, s=2.0)
     res = qm.solve_interval(model, "gate", 3, 8, 96, qm.CLOSED, qm.BUFFER, 10, 1e-6)
-    direct = sc.scatter(model, 3.5 + res.sigma, lo=0, hi=res.window[1], sectors=384)
-    assert np.allclose(res.N, np.nansum(direct.transmission, axis=1), atol=1e-6)
-    assert np.all(np.abs(res.N - np.nansum(direct.transmission, axis=1)) <= res.step + res.channels + 1e-7)
+    direct = np.nansum(sc.scatter(model, 3.5 + res.sigma, lo=0, hi=res.window[1] + 8, sectors=384).transmission,
+                       axis=1)
+    assert np.allclose(res.N, direct, atol=1e-4)
+    est = slice(None, None, 2)  # the error estimates live on the nodes of the half-order rule
+    assert np.all(np.abs(res.N[est] - direct[est]) <= res.step[est] + res.channels[est] + 1e-9)
+    assert np.all(res.step[1::2] == 0) and np.all(res.channels[1::2] == 0)
 
 
 def test_record_fields_and_interfaces():

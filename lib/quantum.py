@@ -923,7 +923,7 @@ def _first_crossing(model: Model, which: str, closed: int, sectors: int, toleran
 
 
 def ground_state_threshold(model: Model, *, closed: int = 16, sectors: int = 192, tolerance: float = 1e-9,
-                           step: float = 0.02) -> dict:
+                           step: float = 0.05) -> dict:
     r"""The quantum threshold of the gate in its ground state: the lowest particle energy with :math:`T_0 = 1/2`.
 
     :math:`T_0(E)` is not monotonic (it has a cusp wherever a level opens), so the
@@ -944,7 +944,7 @@ def ground_state_threshold(model: Model, *, closed: int = 16, sectors: int = 192
 
 
 def cumulative_threshold(model: Model, *, closed: int = 16, sectors: int = 192, tolerance: float = 1e-9,
-                         step: float = 0.02) -> dict:
+                         step: float = 0.05) -> dict:
     r"""The total energy (above the gate's zero point) where the cumulative transmission :math:`N` first reaches 1/2.
 
     :math:`N(\varepsilon) = \sum_n T_n(\varepsilon - n)` governs the thermal

@@ -179,7 +179,8 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
             results = _quantum(points, temps, options["tolerance"], n_jobs, progress, use_cache)
         else:
             results = _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache)
-    return transmission_dataset(results, axes, temps, method=method, integrator=integ.name, **options)
+    return transmission_dataset(results, axes, temps, method=method,
+                                integrator="log-derivative" if method == "quantum" else integ.name, **options)
 
 
 def _models(points):

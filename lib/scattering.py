@@ -359,8 +359,7 @@ def _openblas_handles():
     handles = []
     try:
         with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and line.rstrip().endswith(".so")
-                     or "openblas" in line.lower() and ".so" in line.split()[-1]}
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line.split()[-1]}
     except OSError:
         return ()
     for path in sorted(paths):

@@ -83,6 +83,13 @@ def _quadrature_point(experiment, model, omega_T, tolerance, integrator, engine_
                                    n_jobs=1, progress=False, use_cache=False)
 
 
+def _quantum_point(experiment, model, omega_T, tolerance, version):
+    """One grid point of the exact quantum model (lib.quantum), computed in this process without its own cache."""
+    from .quantum import quantum_transmission
+
+    return quantum_transmission(experiment, model, omega_T, tolerance=tolerance, n_jobs=1, use_cache=False)
+
+
 def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega_T,
           method: str = "montecarlo", trials: int = DEFAULT_TRIALS, seed: int = 0,
           tolerance: float | None = None, integrator="adaptive", n_jobs=None, progress=None,
@@ -98,13 +105,14 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
         interaction; each value must be distinct within its axis.
     omega_T : float or sequence of float
         Temperatures, the same at every point.
-    method : {'montecarlo', 'quadrature'}, default 'montecarlo'
+    method : {'montecarlo', 'quadrature', 'quantum'}, default 'montecarlo'
+        ``'quantum'``: the exact quantum model (:func:`lib.quantum.quantum_transmission`).
     trials, seed : int
         Monte Carlo trials per temperature (default 10,000) and seed
         (default 0); seeds as in :func:`lib.transmission_probability`, so
         every point sees the same random draws.
     tolerance : float, optional
-        Relative accuracy of quadrature (default 1e-3).
+        Relative accuracy of quadrature or the quantum model (default 1e-3).
     integrator : {'adaptive', 'paper'}, default 'adaptive'
         Quadrature needs 'adaptive'.
     n_jobs : int, optional
@@ -146,6 +154,12 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
             raise ValueError(f"trials x temperatures must be at most {MAX_TRAJECTORIES:.0e} per grid point, "
                              f"got {trials} x {temps.size}")
         options = {"trials": trials, "seed": seed}
+    elif method == "quantum":  # validated before any work, as quadrature is
+        from .quantum import DEFAULT_TOLERANCE, check_quantum_experiment, check_tolerance
+
+        for e in experiments:
+            check_quantum_experiment(e)
+        options = {"tolerance": check_tolerance(DEFAULT_TOLERANCE if tolerance is None else tolerance)}
     else:
         from .quadrature import DEFAULT_TOLERANCE, check_tolerance, level_cutoff
 
@@ -161,9 +175,12 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
     with parallel.use_scheduler(scheduler):
         if method == "montecarlo":
             results = _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
+        elif method == "quantum":
+            results = _quantum(points, temps, options["tolerance"], n_jobs, progress, use_cache)
         else:
             results = _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache)
-    return transmission_dataset(results, axes, temps, method=method, integrator=integ.name, **options)
+    return transmission_dataset(results, axes, temps, method=method,
+                                integrator="log-derivative" if method == "quantum" else integ.name, **options)
 
 
 def _models(points):
@@ -224,6 +241,19 @@ def _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache):
     show = show_progress(progress, PROGRESS_MIN_TRIALS)  # points are long: like a long ensemble
     with tqdm(total=len(tasks), unit="point", desc="sweep", disable=not show) as bar:
         return parallel.cached_run(_quadrature_point, tasks, n_jobs=n_jobs, use_cache=use_cache,
+                                   ordered=False, on_result=lambda k, r: bar.update())
+
+
+def _quantum(points, temps, tolerance, n_jobs, progress, use_cache):
+    from tqdm.auto import tqdm
+
+    from . import parallel
+    from .quantum import QUANTUM_VERSION
+
+    tasks = [(e, model, temps, tolerance, QUANTUM_VERSION) for e, model in _models(points)]
+    show = show_progress(progress, PROGRESS_MIN_TRIALS)
+    with tqdm(total=len(tasks), unit="point", desc="sweep", disable=not show) as bar:
+        return parallel.cached_run(_quantum_point, tasks, n_jobs=n_jobs, use_cache=use_cache,
                                    ordered=False, on_result=lambda k, r: bar.update())
 
 
@@ -291,8 +321,16 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
             "lowest_energy": (grid_dims, per_point(lambda r: r.lowest_energy)),
             "n_max": (grid_dims, per_point(lambda r: r.n_max, np.int64)),
         }
+    elif method == "quantum":
+        data = {
+            "probability": (full, per_temperature(lambda r: r.probability)),
+            "error": (full, per_temperature(lambda r: r.error)),
+            "activation_energy": (full, per_temperature(lambda r: r.activation_energy)),
+            "activation_error": (full, per_temperature(lambda r: r.activation_error)),
+            "tolerance_met": (grid_dims, per_point(lambda r: r.tolerance_met, bool)),
+        }
     else:
-        raise ValueError(f"method must be montecarlo or quadrature, got {method!r}")
+        raise ValueError(f"method must be montecarlo, quadrature or quantum, got {method!r}")
     coords = {name: (name, np.array(values, dtype=str if name == "experiment" else float))
               for name, values in axes.items()}
     coords["omega_T"] = ("omega_T", temps)
@@ -313,6 +351,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         "evaluations": "derivative evaluations spent",
         "lowest_energy": "lowest total energy of the transmitting set",
         "n_max": "highest gate level of the quadrature",
+        "tolerance_met": "whether the error estimate met the tolerance at every temperature",
         "energy_sums": "sums over the decided trials of E and E^2, all and transmitted (Tolman's estimate)",
     }
     for name, text in descriptions.items():

@@ -59,7 +59,7 @@ def printed(built_book, tmp_path_factory):
 def test_one_outline_entry_per_chapter(printed):
     info, reader, html = printed
     pages = book_pdf.toc_pages()
-    assert len(pages) == 11 and pages[0] == "book/intro.html"
+    assert len(pages) == 12 and pages[0] == "book/intro.html"
     outline = reader.outline
     assert all(not isinstance(item, list) for item in outline), "chapters only, no nested entries"
     titles = [item.title for item in outline]

@@ -149,14 +149,14 @@ function runFont(r, size) {
 }
 
 /** Width of a label drawn at ``size`` px. */
-function labelWidth(ctx, src, size = 12) {
+function labelWidth(ctx, src, size = 13) {
   let w = 0;
   for (const r of parseLabel(src)) { ctx.font = runFont(r, size); w += ctx.measureText(r.t).width; }
   return w;
 }
 
 /** Draw a label with its baseline at y; align "left", "center" or "right". Returns its width. */
-function drawLabel(ctx, src, x, y, { align = "left", size = 12, color = "#000", bold = false } = {}) {
+function drawLabel(ctx, src, x, y, { align = "left", size = 13, color = "#000", bold = false } = {}) {
   const runs = parseLabel(src);
   const w = labelWidth(ctx, src, size);
   let px = align === "center" ? x - w / 2 : align === "right" ? x - w : x;
@@ -217,18 +217,18 @@ function axes(ctx, box, xr, yr, { xlabel = "", ylabel = "", title = "", xlog = f
     for (const [t, text] of logOrLinear(xr, xlog)) {
       const px = ax.X(t);
       ctx.beginPath(); ctx.moveTo(px, y0 + h); ctx.lineTo(px, y0 + h + 4); ctx.stroke();
-      drawLabel(ctx, text, px, y0 + h + 17, { align: "center", size: 11 });
+      drawLabel(ctx, text, px, y0 + h + 18, { align: "center", size: 12 });
     }
     for (const [t, text] of logOrLinear(yr, ylog)) {
       const py = ax.Y(t);
       ctx.beginPath(); ctx.moveTo(x0 - 4, py); ctx.lineTo(x0, py); ctx.stroke();
-      drawLabel(ctx, text, x0 - 6, py + 4, { align: "right", size: 11 });
+      drawLabel(ctx, text, x0 - 6, py + 4, { align: "right", size: 12 });
     }
   }
-  if (xlabel) drawLabel(ctx, xlabel, x0 + w / 2, y0 + h + 36, { align: "center" });
+  if (xlabel) drawLabel(ctx, xlabel, x0 + w / 2, y0 + h + 38, { align: "center" });
   if (title) drawLabel(ctx, title, x0 + w / 2, y0 - 8, { align: "center" });
   if (ylabel) {
-    ctx.save(); ctx.translate(x0 - 46, y0 + h / 2); ctx.rotate(-PI / 2);
+    ctx.save(); ctx.translate(x0 - 48, y0 + h / 2); ctx.rotate(-PI / 2);
     drawLabel(ctx, ylabel, 0, 0, { align: "center" }); ctx.restore();
   }
   ctx.restore();
@@ -298,7 +298,7 @@ function marker(ctx, kind, px, py, r, { fill = null, edge = "#000", width = 1.2 
 function legend(ctx, x, y, right, items) {
   let px = x, py = y;
   for (const it of items) {
-    const w = 28 + labelWidth(ctx, it.label, 11) + 18;
+    const w = 28 + labelWidth(ctx, it.label, 12) + 18;
     if (px > x && px + w > right) { px = x; py += 18; }
     ctx.save();
     if (it.patch) { ctx.fillStyle = it.patch; ctx.fillRect(px, py - 6, 20, 11); }
@@ -308,7 +308,7 @@ function legend(ctx, x, y, right, items) {
     }
     if (it.marker) marker(ctx, it.marker, px + 10, py, it.size || 4.5, { fill: it.fill, edge: it.edge || "#000" });
     ctx.restore();
-    drawLabel(ctx, it.label, px + 26, py + 4, { size: 11 });
+    drawLabel(ctx, it.label, px + 26, py + 4, { size: 12 });
     px += w;
   }
   return py + 18;
@@ -422,7 +422,7 @@ function dropdown(spec, value, onInput) {
 // Each explorer: `height` of its figure, `compute(p, emit, stale)` (optional; calls emit(data, done)
 // for each stage) and `draw(ctx, W, H, p, data, extra)` returning the summary reported as `result`.
 
-const LEFT = 70;
+const LEFT = 74;
 
 const EXPLORERS = {
   landscape: {
@@ -463,10 +463,10 @@ const EXPLORERS = {
       for (let v = 0; v <= vmax; v += 5) {
         const py = by + bh - (v / vmax) * bh;
         ctx.beginPath(); ctx.moveTo(cx + 14, py); ctx.lineTo(cx + 18, py); ctx.stroke();
-        drawLabel(ctx, String(v), cx + 21, py + 4, { size: 11 });
+        drawLabel(ctx, String(v), cx + 21, py + 4, { size: 12 });
       }
-      drawLabel(ctx, "$V$ ($\\hbar\\Omega$)", cx + 7, by - 10, { align: "center", size: 11 });
-      legend(ctx, bx, by + bh + 58, W - 10, [
+      drawLabel(ctx, "$V$ ($\\hbar\\Omega$)", cx + 7, by - 10, { align: "center", size: 12 });
+      legend(ctx, bx, by + bh + 64, W - 10, [
         { label: "particle's line $y = s$", color: ROLE.particle, dash: [6, 4] },
         { label: `frozen: $V(0, 0) = U(s) = ${num(frozen, 3)}$`, marker: "o", fill: ROLE.frozen, size: 5 },
         { label: `relaxed: $\\mathcal{E}_* = ${num(relaxed.energy, 4)}$`, marker: "*", fill: ROLE.relaxed, size: 7 },
@@ -588,7 +588,7 @@ const EXPLORERS = {
       const ef = E.frozenBarrier(m), er = E.relaxedBarrier(m).energy;
       vertical(ctx, ax, ef, "#000", C.barrier_dash.frozen, 1.3);
       vertical(ctx, ax, er, "#000", C.barrier_dash.relaxed, 1.3);
-      legend(ctx, bx, by + bh + 58, W - 10, [
+      legend(ctx, bx, by + bh + 64, W - 10, [
         { label: "reflected", patch: C.outcomes[0] },
         { label: `transmitted ($\\mathcal{A}$): ${num(100 * frac, 1)}% of the map`, patch: C.outcomes[1] },
         { label: `frozen $U(s) = ${num(ef, 3)}$`, color: "#000", dash: C.barrier_dash.frozen },

@@ -66,7 +66,7 @@ CANVAS_DIGEST_JS = """(canvas) => {
 ODD_FRACTIONS = (0.3719, 0.6183, 0.2871, 0.5407, 0.4463)
 
 
-from scripts import book_pdf  # noqa: E402  (its page list and render wait, shared by the browser tests)
+from scripts import book_pdf  # noqa: E402, F401  (re-exported for the other browser tests: page list, render wait)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,9 @@ last, converged one), with its goal beside it:
   served here (uncompressed) and gzip-compressed (what a host that
   compresses sends); and the Web Workers the page used
   (``navigator.hardwareConcurrency``);
+* responsiveness while a move computes: the longest task on the page's
+  thread (Long Tasks API, tasks over 50 ms; 0 when there was none), the
+  median over the moves of each move's longest;
 
 and, as before, the kernel's start-up: ``import lib`` in a fresh process
 (goal 2 s) and the first compiled call there, kernels loaded from numba's
@@ -57,13 +60,16 @@ PAGES = {"landscape": "book/theory.html", "trajectory": "book/model.html",
 MOVES = [
     ("trajectory", "trajectory", "E_particle", [3.17, 5.43, 7.91, 9.37, 11.13, 6.61, 4.29], {"last": 0.050}),
     ("landscape", "landscape", "s", [0.37, 1.13, 1.71, 2.29, 0.83], {"last": None}),
-    ("map", "phase_space", "M", [0.73, 1.37, 2.11, 3.47, 0.51, 2.73, 1.91], {"first": 0.5, "last": None}),
+    ("map", "phase_space", "M", [0.73, 1.37, 2.11, 3.47, 0.51, 2.73, 1.91],
+     {"first": 0.5, "last": None, "longest_task": None}),
     ("probability_new_set_s", "transmission", "s", [1.73, 1.37, 0.91, 2.21, 0.47, 1.11, 2.63],
-     {"first": 0.5, "last": 2.0}),
+     {"first": 0.5, "last": 2.0, "longest_task": None}),
     ("probability_new_set_M", "transmission", "M", [0.73, 1.37, 2.11, 3.47, 0.51], {"first": 0.5, "last": 2.0}),
     ("probability_same_set", "transmission", "omega_max", [9.1, 8.3, 7.7, 9.7, 8.9], {"last": None}),
 ]
-NAMES = {"first": {"map": "map_100x100_first_draw_s"}, "last": {"map": "map_200x200_s"}}
+NAMES = {"first": {"map": "map_100x100_first_draw_s"}, "last": {"map": "map_200x200_s"},
+         "longest_task": {"map": "map_longest_main_thread_task_s",
+                          "probability_new_set_s": "probability_longest_main_thread_task_s"}}
 PAGE_GOAL_BYTES = 5_000_000
 
 IMPORT = "import time; t = time.perf_counter(); import lib; print(time.perf_counter() - t)"
@@ -90,14 +96,18 @@ def measure(browser, base, name, key, values):
     root = page.locator(f".lib-explorer-{name}")
     root.wait_for(state="visible", timeout=60_000)
     wait_updates(page, root, 0)
-    times = {"first": [], "last": []}
+    times = {"first": [], "last": [], "longest_task": []}
+    page.evaluate("""() => { window.__longest = 0; new PerformanceObserver((list) => list.getEntries()
+        .forEach((e) => { window.__longest = Math.max(window.__longest, e.duration); })).observe({ type: 'longtask' }); }""")
     for v in values:
+        page.evaluate("() => { window.__longest = 0; }")
         count = int(root.get_attribute("data-updates"))
         page.locator(f"input[data-key={key}]").evaluate(
             "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }", v)
         wait_updates(page, root, count)
-        for which in times:
+        for which in ("first", "last"):
             times[which].append(float(root.get_attribute(f"data-{which}-ms")) / 1000.0)
+        times["longest_task"].append(page.evaluate("window.__longest") / 1000.0)
     workers = page.evaluate("navigator.hardwareConcurrency")
     page.close()
     return times, workers

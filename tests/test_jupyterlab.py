@@ -159,12 +159,27 @@ DONE_JS = f"""() => {{
 """Every code cell has run, or nothing is running or scheduled any more (a cell failed)."""
 
 
+def open_notebook(page, url):
+    """Open a notebook and wait until its kernel is connected and idle (before, cells are still being set up)."""
+    page.goto(url)
+    page.wait_for_function("""() => {
+        const name = document.querySelector('.jp-KernelName');
+        const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+        return name && !/No Kernel/.test(name.textContent) && status && status.dataset.status === 'idle'
+          && document.querySelectorAll('.jp-Notebook .jp-Cell').length > 0;
+    }""", timeout=DRAW_TIMEOUT_MS, polling=100)
+
+
 def run_all(page, menu_item="runmenu:run-all") -> float:
     """Run > Run All Cells; returns the seconds until every code cell has run (or one failed)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > 0",
+                           timeout=DRAW_TIMEOUT_MS)
     for attempt in range(3):  # the notebook must be the current widget when the command runs
-        page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first.click()
+        page.keyboard.press("Escape")  # a notification or menu left open
+        page.locator(".jp-Notebook .jp-Cell").first.click(position={"x": 3, "y": 3}, timeout=DRAW_TIMEOUT_MS,
+                                                          force=attempt > 0)
         page.click('.lm-MenuBar-itemLabel:text-is("Run")')
         t0 = time.perf_counter()
         page.click(f'.lm-Menu-item[data-command="{menu_item}"]')
@@ -299,8 +314,7 @@ def lab_chapters(lab, pytestconfig):
                 page.on("console", lambda m, out=messages: out.append((m.type, m.text, m.location.get("url", ""))))
                 page.on("pageerror", lambda e, out=messages: out.append(("pageerror", f"{e}\n{e.stack}", "")))
                 try:
-                    page.goto(f"{base}lab/tree/{path}?reset&token={token}")
-                    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=DRAW_TIMEOUT_MS)
+                    open_notebook(page, f"{base}lab/tree/{path}?reset&token={token}")
                     chapter.seconds = run_all(page)
                     prompts = page.evaluate(PROMPTS_JS)
                     unrun = [k for k, p in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", p)]
@@ -315,6 +329,8 @@ def lab_chapters(lab, pytestconfig):
                     chapter.screenshot = str(tmp / (Path(path).stem + ".png"))
                 except PlaywrightError as err:
                     chapter.problem = f"{path}: {str(err).splitlines()[0]}"
+                    page.screenshot(path=str(tmp / f"failed-{Path(path).stem}.png"))
+                    chapter.problem += f" (screenshot {tmp / f'failed-{Path(path).stem}.png'})"
                 finally:
                     chapter.errors = project_errors(messages)
                     page.close()
@@ -408,8 +424,7 @@ def test_arrow_keys_in_notebook_7(lab):
         browser = launch(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         try:
-            page.goto(f"{base}notebooks/{path}?token={token}")
-            page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=DRAW_TIMEOUT_MS)
+            open_notebook(page, f"{base}notebooks/{path}?token={token}")
             run_all(page)
             root = page.locator(".lib-explorer").first
             wait_drawn(root)

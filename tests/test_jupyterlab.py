@@ -71,9 +71,9 @@ def figure_cells(nb: dict) -> dict[str, int | None]:
         if cell["cell_type"] == "markdown":
             names += re.findall(r"\{glue:figure\}`?\s+([\w-]+)", "".join(cell["source"]))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    patterns = []  # (code cell index, regex of the names its glue calls produce)
+    patterns = []  # (code cell index, regex of the names its glue(...) or Glue.figure(...) calls produce)
     for k, cell in enumerate(code):
-        for f, _, name in re.findall(r"glue\(\s*(f?)([\"'])(.+?)\2", "".join(cell["source"])):
+        for f, _, name in re.findall(r"(?:\bglue|\.figure)\(\s*(f?)([\"'])(.+?)\2", "".join(cell["source"])):
             regex = re.sub(r"\\\{[^}]*\\\}", ".+?", re.escape(name)) if f else re.escape(name)
             patterns.append((k, re.compile(rf"^{regex}$")))
     return {n: next((k for k, rx in patterns if rx.match(n)), None) for n in names}

@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+PDF_STAMP := $(VENV)/.installed-pdf
 JS_STAMP := book/_assets/.installed
 
-.PHONY: book pdf test test-quick setup setup-dev js browser clean
+.PHONY: book html pdf test test-quick setup setup-dev js browser clean
 
-# The book needs requirements.txt; the tests and the PDF also requirements-dev.txt.
+# The HTML needs requirements.txt, the PDF also requirements-pdf.txt and Chromium, the tests requirements-dev.txt.
 setup: $(STAMP) $(JS_STAMP)
 
 setup-dev: $(DEV_STAMP) $(JS_STAMP)
@@ -19,24 +20,30 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-$(DEV_STAMP): $(STAMP) requirements-dev.txt
+$(PDF_STAMP): $(STAMP) requirements-pdf.txt
+	$(BIN)/python -m pip install --quiet -r requirements-pdf.txt
+	touch $(PDF_STAMP)
+
+$(DEV_STAMP): $(STAMP) $(PDF_STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
-# Widget and MathJax JavaScript, served by the book itself (nothing from CDNs).
-# anywidget's front end comes from the installed Python package, hence $(STAMP).
-$(JS_STAMP): $(STAMP) scripts/fetch_js.sh book/js/require-paths.js book/js/mathjax-hub-shim.js
+# MathJax and the explorers' static renderer, served by the book itself (nothing from CDNs).
+$(JS_STAMP): $(STAMP) scripts/fetch_js.sh book/js/anywidget-static.js
 	PYTHON=$(BIN)/python bash scripts/fetch_js.sh
 
 js: $(JS_STAMP)
 
-book: setup
+# The book: the HTML and, printed from it, the PDF the introduction links (so no link is dead).
+book: html pdf
+
+html: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at _build/html/index.html"
 
 # One PDF of the whole book, printed from the built HTML by Debian's Chromium
 # (scripts/book_pdf.py says why); it lands in the site, which links it.
-pdf: book browser $(DEV_STAMP)
+pdf: html browser $(PDF_STAMP)
 	$(BIN)/python scripts/book_pdf.py --html _build/html --out _build/html/book.pdf
 
 # Debian's Chromium for the browser test (needs root; skipped with a message otherwise).

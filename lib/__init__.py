@@ -6,7 +6,8 @@ oscillator moving along ``y``; they repel through a Gaussian ``U``. This
 package integrates the model (paper Eq. 3-5), runs the paper's four
 experiments, maps the transmission phase space, computes the frozen and
 relaxed barriers and analyses the temperature dependence of the
-transmission probability.
+transmission probability; it also solves the model exactly in quantum
+mechanics (coupled-channel scattering, :mod:`lib.scattering`, :mod:`lib.quantum`).
 
 Quick start::
 
@@ -40,11 +41,14 @@ from .integrate import ADAPTIVE, PAPER, Integrator, Outcomes, Trajectory, run, t
 from .experiments import EXPERIMENTS, paper_temperatures, sample
 from .ensemble import Transmission, transmission_probability
 from .phase_space import PhaseSpaceMap, phase_space_map
-from .barriers import frozen_barrier, relaxed_barrier, threshold_energy
+from .barriers import (barrier_frequency, crossover_temperature, frozen_barrier, relaxed_barrier, threshold_energy,
+                       vibrationally_adiabatic_barrier, wigner_correction)
 from .arrhenius import fit_arrhenius, fit_power_law, local_activation_energy
 from .transmitting import TransmittingSet, transmitting_set
 from .quadrature import Quadrature, activation_energy, low_temperature_limit
 from .sweeps import sweep, write_dataset
+from .scattering import Scattering, scatter
+from .quantum import QuantumTransmission, quantum_transmission
 
 __version__ = "1.0.0"
 
@@ -53,8 +57,9 @@ __all__ = [
     "Integrator", "ADAPTIVE", "PAPER", "Outcomes", "Trajectory", "run", "trajectory",
     "EXPERIMENTS", "paper_temperatures", "sample",
     "Transmission", "transmission_probability", "PhaseSpaceMap", "phase_space_map",
-    "frozen_barrier", "relaxed_barrier", "threshold_energy",
+    "frozen_barrier", "relaxed_barrier", "threshold_energy", "barrier_frequency", "crossover_temperature",
+    "wigner_correction", "vibrationally_adiabatic_barrier",
     "fit_arrhenius", "fit_power_law", "local_activation_energy",
     "TransmittingSet", "transmitting_set", "Quadrature", "activation_energy", "low_temperature_limit",
-    "sweep", "write_dataset",
+    "sweep", "write_dataset", "Scattering", "scatter", "QuantumTransmission", "quantum_transmission",
 ]

@@ -172,3 +172,74 @@ def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive
     monotonic = len(intervals) == 1 and math.isinf(intervals[0][1]) and intervals[0][0] > 0.0
     energy = intervals[0][0] if intervals else float("nan")
     return Threshold(float(energy), transitions, bool(monotonic), model, frozen)
+
+
+# --------------------------------------------------------------------------------------------
+# reference quantities for the quantum model (lib.scattering, lib.quantum)
+
+def barrier_frequency(model: Model) -> float:
+    r"""Frequency :math:`\omega_b = \sqrt{U(s)/(M\lambda^2)}` of the frozen barrier's top, in units of :math:`\Omega`.
+
+    :math:`U(x, 0) = U(s)e^{-x^2/2\lambda^2}` has curvature :math:`-U(s)/\lambda^2` at
+    :math:`x = 0`; an inverted oscillator of mass :math:`M` with that curvature
+    has frequency :math:`\omega_b`. (Zero when there is no barrier.)
+    """
+    return math.sqrt(frozen_barrier(model) / (model.M * model.lam ** 2))
+
+
+def crossover_temperature(model: Model) -> float:
+    r""":math:`\omega_b/2\pi`: below it, tunnelling through the frozen barrier's top dominates over going across it."""
+    return barrier_frequency(model) / (2.0 * math.pi)
+
+
+def wigner_correction(model: Model, omega_T):
+    r"""Wigner's tunnelling factor :math:`1 + (\omega_b/\omega_T)^2/24` for the frozen barrier :cite:`wigner1932tunnel`."""
+    from .inputs import check_temperatures
+
+    w = check_temperatures(omega_T)
+    out = 1.0 + (barrier_frequency(model) / w) ** 2 / 24.0
+    return out if np.ndim(omega_T) else float(out[0])
+
+
+def saddle_frequency(model: Model) -> float:
+    r"""The gate's frequency at the relaxed saddle: :math:`\omega_y = \sqrt{f''(y_*)}`, :math:`f = y^2/2 + U(0, y)`.
+
+    In units of :math:`\Omega` (the gate's mass is 1): the curvature along
+    :math:`y` of the potential the gate feels with the particle held at
+    :math:`x = 0`, at the minimum that defines :math:`\mathcal{E}_*`.
+    """
+    rb = relaxed_barrier(model)
+    return math.sqrt(float(_curvature(model, rb.y)))
+
+
+def vibrationally_adiabatic_barrier(model: Model) -> float:
+    r"""The vibrationally adiabatic barrier :math:`\mathcal{E}_* + (\omega_y - 1)/2`.
+
+    The relaxed barrier plus the change of the gate's zero-point energy from
+    its free value :math:`1/2` to :math:`\omega_y/2` at the saddle
+    (:func:`saddle_frequency`): the barrier a ground-state gate presents to a
+    slow particle if it follows adiabatically and keeps its zero-point energy
+    :cite:`truhlar1996current`. Particle energies are measured from the free gate's ground state.
+    """
+    return relaxed_barrier(model).energy + 0.5 * (saddle_frequency(model) - 1.0)
+
+
+def quasi_classical_threshold(model: Model, level: int = 0, *, phases: int = 128, scan: int = 128,
+                              energy_tol: float = 1e-7) -> float:
+    r"""Lowest particle energy that passes the paper's quasi-classical gate in ``level`` (energy ``level + 1/2``).
+
+    The lowest edge of the transmitting set of that level over all phases
+    (:func:`lib.transmitting.transmitting_set`, refined between phases by
+    :func:`lib.quadrature.low_temperature_limit`). For ``level = 0`` this is the
+    classical counterpart of the quantum ground state's threshold.
+    """
+    from .inputs import check_integer
+    from .quadrature import low_temperature_limit
+    from .transmitting import transmitting_set
+
+    level = check_integer("level", level, minimum=0, maximum=10_000)
+    ts = transmitting_set(model, "levels", n_max=level, phases=phases, scan=scan, energy_tol=energy_tol, refine=4,
+                          n_jobs=1)
+    if level == 0:
+        return float(low_temperature_limit(ts, "thermal")["lowest_energy"])
+    return float(ts.lower[ts.level_of_state == level, 0].min())

@@ -1,4 +1,4 @@
-"""Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,sweep,reproduce,warmup} --help``.
+"""Command line: ``python -m lib {probability,transmitting-set,barrier,phase-space,scattering,sweep,reproduce,warmup} --help``.
 
 Bad input gives a one-line message naming the parameter and exit status 2;
 a refusal by the system (a file that cannot be written) exit status 1; a
@@ -174,13 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", "-n", type=_integer, default=10_000, metavar="N",
                    help="trials per temperature (default 10000)")
     p.add_argument("--seed", type=_integer, default=0, metavar="K", help="random seed (default 0)")
-    p.add_argument("--method", "-m", choices=("montecarlo", "quadrature"), default="montecarlo",
-                   help="sample trials (default) or integrate over the transmitting set")
+    p.add_argument("--method", "-m", choices=("montecarlo", "quadrature", "quantum"), default="montecarlo",
+                   help="sample trials (default), integrate over the transmitting set, or the exact quantum "
+                        "model by coupled-channel scattering (deflected: the gate in its ground state)")
     p.add_argument("--tolerance", type=float, default=None, metavar="TOL",
-                   help="relative accuracy of P for --method quadrature (default 1e-3)")
+                   help="relative accuracy of P for --method quadrature or quantum (default 1e-3)")
     _add_run_args(p)
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object (with activation_energy and, for quadrature, error)")
+                   help="print one JSON object (with activation_energy and, for quadrature and quantum, error)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     p = sub.add_parser("transmitting-set", help="the transmitting particle energies for each gate state",
@@ -225,6 +226,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object with the grid")
 
+    p = sub.add_parser("scattering", help="exact quantum transmission of the particle past the gate",
+                       description="Coupled-channel scattering of the particle by the quantum gate (lib.scattering): "
+                                   "at each total energy E (the gate's zero point included), the transmission "
+                                   "T_n and reflection R_n from every open level n and, with --json, the "
+                                   "state-to-state probabilities. --threshold instead prints the lowest particle "
+                                   "energy at which the ground-state gate transmits half, against the static, "
+                                   "adiabatic and quasi-classical thresholds.")
+    _add_model_args(p)
+    p.add_argument("--energy", "-E", type=float, nargs="+", default=None, metavar="E",
+                   help="total energies E in hbar Omega, each in (0, 3000] (a particle in level n has E - n - 1/2)")
+    p.add_argument("--threshold", action="store_true",
+                   help="print the quantum threshold of the ground-state gate (T_0 = 1/2) and its references")
+    p.add_argument("--closed", type=_integer, default=None, metavar="C",
+                   help="closed levels above the open ones (default 8, with --threshold 16; 0 to 1000)")
+    p.add_argument("--sectors", type=_integer, default=None, metavar="S",
+                   help="sectors of the log-derivative propagation over [0, X] (default 96, with --threshold 192; "
+                        "2 to 20000)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("sweep", help="P and E_a over a grid of parameters, written as a labelled dataset",
                        description="Transmission probability and activation energy over the product grid "
                                    "of experiments, impact parameters, masses, U0 and lambda, at the given "
@@ -240,13 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(*flags, dest=dest, type=_values, nargs="+", default=[default], metavar="V", help=text)
     p.add_argument("--temperature", "-T", type=_values, nargs="+", required=True, metavar="T",
                    help="temperatures omega_T (numbers or LOW:HIGH:N)")
-    p.add_argument("--method", "-m", choices=("montecarlo", "quadrature"), default="montecarlo",
-                   help="sample trials (default) or integrate over the transmitting set")
+    p.add_argument("--method", "-m", choices=("montecarlo", "quadrature", "quantum"), default="montecarlo",
+                   help="sample trials (default), integrate over the transmitting set, or the exact quantum model")
     p.add_argument("--trials", "-n", type=_integer, default=None, metavar="N",
                    help="trials per temperature (montecarlo; default 10000)")
     p.add_argument("--seed", type=_integer, default=None, metavar="K", help="random seed (montecarlo; default 0)")
     p.add_argument("--tolerance", type=float, default=None, metavar="TOL",
-                   help="relative accuracy of P (quadrature; default 1e-3)")
+                   help="relative accuracy of P (quadrature, quantum; default 1e-3)")
     p.add_argument("--out", "-o", metavar="FILE", help="write the dataset: .nc (NetCDF, h5netcdf) or .zarr")
     _add_run_args(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -287,6 +307,17 @@ def _cmd_probability(args):
                                       tolerance=args.tolerance)
     if args.json:
         print(json.dumps(result.to_dict()))
+        return
+    if args.method == "quantum":
+        print(f"# {args.experiment}{' (the gate in its ground state)' if args.experiment == 'deflected' else ''}: "
+              f"s = {result.model.s:g}, M = {result.model.M:g}, exact quantum model ({result.intervals} unit "
+              f"intervals of energy up to {result.top + 1}, at most {result.channels} channels at once), "
+              f"tolerance {result.tolerance:g}"
+              f"{'' if result.tolerance_met else ' (NOT met: see error)'}")
+        print(f"{'omega_T':>10} {'P':>12} {'error':>10} {'E_a':>10} {'E_a error':>10}")
+        for row in zip(result.omega_T, result.probability, result.error, result.activation_energy,
+                       result.activation_error):
+            print(f"{row[0]:>10.5g} {row[1]:>12.6g} {row[2]:>10.3g} {row[3]:>10.6g} {row[4]:>10.3g}")
         return
     if args.method == "quadrature":
         print(f"# {args.experiment}: s = {result.model.s:g}, M = {result.model.M:g}, quadrature over the "
@@ -353,6 +384,70 @@ def _cmd_barrier(args):
     print(f"relaxed barrier E*    = {data['relaxed']:.6f}  (oscillator at y* = {rb.y:.6f})")
 
 
+def _cmd_scattering(args):
+    from .inputs import MAX_CHANNELS, check_energies, check_integer
+
+    model = _model(args)
+    closed = check_integer("closed", (16 if args.threshold else 8) if args.closed is None else args.closed,
+                           minimum=0, maximum=1000)
+    sectors = check_integer("sectors", (192 if args.threshold else 96) if args.sectors is None else args.sectors,
+                            minimum=2, maximum=20_000)
+    if args.threshold == (args.energy is not None):
+        raise ValueError("give either --energy E... or --threshold")
+    if args.threshold:
+        from .barriers import (frozen_barrier, quasi_classical_threshold, relaxed_barrier,
+                               vibrationally_adiabatic_barrier)
+        from .quantum import ground_state_threshold
+
+        q = ground_state_threshold(model, closed=max(closed, 1), sectors=sectors)
+        data = {"impact": model.s, "mass": model.M, "U0": model.U0, "lam": model.lam,
+                "quantum_threshold": q["energy"], "quantum_threshold_error": q["error"], "width": q["width"],
+                "relaxed": relaxed_barrier(model).energy, "vibrationally_adiabatic": vibrationally_adiabatic_barrier(model),
+                "quasi_classical": quasi_classical_threshold(model, 0), "frozen": frozen_barrier(model)}
+        data["above_relaxed"] = bool(data["quantum_threshold"] > data["relaxed"])
+        if args.json:
+            print(json.dumps(data))
+            return
+        print(f"# s = {model.s:g}, M = {model.M:g}: the gate in its ground state; particle energies in hbar Omega")
+        for label, key in (("quantum threshold (T_0 = 1/2)", "quantum_threshold"),
+                           ("quasi-classical gate, level 0", "quasi_classical"), ("relaxed barrier E*", "relaxed"),
+                           ("vibrationally adiabatic barrier", "vibrationally_adiabatic"),
+                           ("frozen barrier U(s)", "frozen")):
+            extra = f"  (+- {q['error']:.1e})" if key == "quantum_threshold" else ""
+            print(f"{label:<34} {data[key]:.6f}{extra}")
+        print(f"the quantum threshold lies {'above' if data['above_relaxed'] else 'below'} E* by "
+              f"{abs(data['quantum_threshold'] - data['relaxed']):.4f}")
+        return
+    from .scattering import scatter
+
+    energy = check_energies(args.energy)
+    hi = int(math.floor(float(energy.max()) - 0.5)) + 1 + closed
+    if hi > MAX_CHANNELS:
+        raise ValueError(f"energy {energy.max():g} with {closed} closed levels needs {hi} channels, more than "
+                         f"{MAX_CHANNELS}")
+    result = scatter(model, energy, lo=0, hi=max(hi, 1), sectors=sectors)
+    rows = []
+    for e, E in enumerate(result.energy):
+        idx = result.open[e]
+        probs = result.state_to_state(e)
+        rows.append({"energy": float(E), "levels": result.levels[idx].tolist(),
+                     "particle_energy": result.particle_energy[e, idx].tolist(),
+                     "transmission": result.transmission[e, idx].tolist(),
+                     "reflection": result.reflection[e, idx].tolist(),
+                     "transmitted": probs["transmitted"].tolist(), "reflected": probs["reflected"].tolist()})
+    if args.json:
+        print(json.dumps({"impact": model.s, "mass": model.M, "U0": model.U0, "lam": model.lam,
+                          "channels": int(result.levels.size), "sectors": result.sectors, "energies": rows}))
+        return
+    print(f"# s = {model.s:g}, M = {model.M:g}: {result.levels.size} channels, {result.sectors} sectors; "
+          f"T_n, R_n from level n (state-to-state with --json)")
+    for row in rows:
+        print(f"E = {row['energy']:g}")
+        print(f"{'n':>6} {'particle E':>12} {'T_n':>14} {'R_n':>14}")
+        for n, ep, t, r in zip(row["levels"], row["particle_energy"], row["transmission"], row["reflection"]):
+            print(f"{n:>6d} {ep:>12.6g} {t:>14.8g} {r:>14.8g}")
+
+
 def _cmd_phase_space(args):
     from .phase_space import phase_space_map
 
@@ -412,14 +507,14 @@ def _cmd_sweep(args):
         return [v for group in groups for v in group]
 
     out = None
-    if args.method == "quadrature" and (args.trials is not None or args.seed is not None):
+    if args.method != "montecarlo" and (args.trials is not None or args.seed is not None):
         raise ValueError("--trials and --seed apply to --method montecarlo only")
     if args.out:  # everything writing needs, checked before any work
         check_output(args.out, "--out")
         out = (_writable_file(args.out, (".nc",)) if args.out.lower().endswith(".nc")
                else _writable_folder(args.out))
         before = files.snapshot(out)  # to tell whether another process writes it meanwhile
-    method_options = ({"tolerance": args.tolerance} if args.method == "quadrature"
+    method_options = ({"tolerance": args.tolerance} if args.method != "montecarlo"
                       else {"trials": 10_000 if args.trials is None else args.trials,
                             "seed": 0 if args.seed is None else args.seed, "tolerance": args.tolerance})
     ds = sweep(args.experiment, flat(args.impact), flat(args.mass), flat(args.u0), flat(args.lam),
@@ -452,7 +547,7 @@ def _use_scheduler(args):
 
 
 COMMANDS = {"probability": _cmd_probability, "sweep": _cmd_sweep, "transmitting-set": _cmd_transmitting_set,
-            "barrier": _cmd_barrier,
+            "barrier": _cmd_barrier, "scattering": _cmd_scattering,
             "phase-space": _cmd_phase_space, "reproduce": _cmd_reproduce, "warmup": _cmd_warmup}
 
 

@@ -374,7 +374,7 @@ def _compute(experiment, model, omega_T, trials, seed, integrator, engine_versio
     return assemble(experiment, model, omega_T, trials, seed, integrator, units, join_columns(blocks))
 
 
-METHODS = ("montecarlo", "quadrature")
+METHODS = ("montecarlo", "quadrature", "quantum")
 
 
 def check_method(method: str) -> str:
@@ -420,9 +420,12 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
         if set, else only for long runs on a terminal.
     use_cache : bool, default True
         Look up and store the result in the on-disk cache (:mod:`lib.cache`).
-    method : {'montecarlo', 'quadrature'}, default 'montecarlo'
+    method : {'montecarlo', 'quadrature', 'quantum'}, default 'montecarlo'
+        ``'quantum'``: the exact quantum model by coupled-channel scattering
+        (:func:`lib.quantum.quantum_transmission`; ``deflected`` is then the gate
+        in its ground state, ``classical`` is refused).
     tolerance : float, optional
-        Relative accuracy for ``method='quadrature'`` (default 1e-3).
+        Relative accuracy for ``method='quadrature'`` or ``'quantum'`` (default 1e-3).
 
     Returns
     -------
@@ -442,7 +445,13 @@ def transmission_probability(experiment: str, model: Model, omega_T, *, trials: 
     if not isinstance(model, Model):
         raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
     omega_T = check_temperatures(omega_T)
-    if check_method(method) == "quadrature":
+    if check_method(method) == "quantum":  # the exact quantum model (lib.quantum): a QuantumTransmission
+        from .quantum import DEFAULT_TOLERANCE, quantum_transmission
+
+        return quantum_transmission(experiment, model, omega_T,
+                                    tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
+                                    n_jobs=n_jobs, progress=progress, use_cache=use_cache)
+    if method == "quadrature":
         from .quadrature import DEFAULT_TOLERANCE, transmission_quadrature
 
         return transmission_quadrature(experiment, model, omega_T,

@@ -42,6 +42,36 @@ LAMBDA_RANGE = (1e-2, 1e2)
 X0_RANGE = (-1e4, 0.0)
 TEMPERATURE_RANGE = (1e-2, 1e6)
 
+# the exact quantum model (lib.scattering, lib.quantum)
+SCATTERING_ENERGY_RANGE = (1e-9, 3e3)
+"""Total energy of a coupled-channel solve (hbar Omega): positive; above 3000 the open levels alone exceed
+what a solve may hold (:data:`MAX_CHANNELS`)."""
+MAX_CHANNELS = 4000
+"""Gate levels a coupled-channel solve may include (the coupling matrix is exact up to rounding up to here)."""
+MAX_SECTORS = 20_000
+"""Sectors of one propagation (the default is about 100; more only refines the step)."""
+QUANTUM_TOLERANCE_RANGE = (1e-8, 0.5)
+"""Relative accuracy of method='quantum': below 1e-8 rounding in the propagator and the rules dominates."""
+
+
+class ToleranceWarning(RuntimeWarning):
+    """A method's error estimate exceeds the requested tolerance: its limits stopped the refinement
+    first (the result's ``tolerance_met`` is False). Raised by ``method='quadrature'`` and ``'quantum'``."""
+
+
+def check_energies(values, name: str = "energy") -> np.ndarray:
+    """Total energies of a scattering solve: a flat, non-empty list, each in :data:`SCATTERING_ENERGY_RANGE`."""
+    if values is None or isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a number or a list of numbers, got {values!r}")
+    try:
+        raw = np.atleast_1d(np.asarray(values, dtype=object))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a flat list of numbers") from None
+    if raw.ndim != 1 or raw.size == 0:
+        raise ValueError(f"{name} must be a non-empty flat list of numbers")
+    low, high = SCATTERING_ENERGY_RANGE
+    return np.array([check_finite(name, v, positive=True, low=low, high=high) for v in raw])
+
 
 def _is_complex(value) -> bool:
     return isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value))

@@ -33,8 +33,21 @@ MASS_STYLE = {
 OUTCOME_COLORS = (WONG["orange"], WONG["green"])
 """Reflected, transmitted (as in the paper's Fig. 3)."""
 
+ROLE_COLORS = {"particle": WONG["vermillion"], "gate": WONG["blue"], "interaction": WONG["orange"],
+               "total": WONG["black"], "frozen": WONG["orange"], "relaxed": WONG["sky_blue"]}
+"""Colours of what a figure shows: the particle and the gate (positions, energies), the interaction U
+and the total energy; the frozen and relaxed barrier points on the landscape."""
+
+BARRIER_LINESTYLES = {"frozen": "-", "relaxed": "--"}
+"""Lines at the frozen barrier U(s) (solid) and the relaxed barrier E* (dashed)."""
+
 BOOK_WIDTH = 7.0
 """Figure width in inches that fills the book's text column."""
+
+
+PAPER_RANGE = (0.0, 1.0)
+r"""The x-range of the paper's Figs. 4 and 5: :math:`1/\omega_T` from 0 to 1 (its lowest temperature is
+:math:`\omega_T = 1`); :func:`figure_transmission` draws its main panels on it."""
 
 
 def mass_style(M: float) -> dict:
@@ -251,68 +264,253 @@ def plot_exact(ax, quad, *, floor: float = 0.0, **style):
     return ax
 
 
-def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(0.2, 1.0, 5.0),
-                        relaxed_lines=None, panel_letters: str = "abcdefgh", exact=None, floor: float = 1e-12,
-                        inset: str | None = None):
-    """Transmission probability panels as in the paper's Figs. 4 and 5.
+def straight_line(omega_T, probability, x_range):
+    r"""The best straight line through :math:`\ln\mathcal{P}` against :math:`x = 1/\omega_T` in ``x_range``.
 
-    One row per experiment, one column per impact parameter; the three
-    masses in each panel with Wilson 95% intervals, and the Arrhenius lines
-    of the frozen barrier (solid grey) and, where ``relaxed_lines[experiment]``
-    is true, the relaxed barrier (dashed grey). With ``exact`` (quadrature
-    results with the same keys, :func:`lib.reproduce.exact_data`), each
-    mass's exact :math:`\\mathcal{P}` is drawn as a line in its colour, and
-    the axes extend to where it reaches ``floor``. ``inset`` names an
-    experiment whose first panel gets the paper's small linear-axis inset.
+    ``probability`` is a smooth curve (a quadrature); it is interpolated to
+    200 evenly spaced :math:`x` in ``x_range``, so that every part of the
+    range counts alike however the temperatures are spaced, and fitted by
+    least squares. Returns ``(slope, intercept)`` of :math:`\ln\mathcal{P} = a + b x`.
+    """
+    x = 1.0 / np.asarray(omega_T, dtype=float)
+    lnp = np.log(np.asarray(probability, dtype=float))
+    order = np.argsort(x)
+    grid = np.linspace(x_range[0], x_range[1], 200)
+    if grid[0] < x[order][0] or grid[-1] > x[order][-1]:
+        raise ValueError("x_range must lie within the curve's 1/omega_T")
+    slope, intercept = np.polyfit(grid, np.interp(grid, x[order], lnp[order]), 1)
+    return float(slope), float(intercept)
+
+
+def curvature(quad, x_range=PAPER_RANGE) -> float:
+    r"""Largest :math:`|\ln\mathcal{P} - \text{line}|` of a quadrature curve on ``x_range`` of :math:`1/\omega_T`,
+    the line being :func:`straight_line`: what the residual panels of :func:`figure_transmission` show."""
+    x = 1.0 / quad.omega_T
+    keep = (x >= x_range[0]) & (x <= x_range[1] * (1 + 1e-12))
+    span = (max(x_range[0], float(x[keep].min())), min(x_range[1], float(x[keep].max())))
+    slope, icpt = straight_line(quad.omega_T[keep], quad.probability[keep], span)
+    return float(np.max(np.abs(np.log(quad.probability[keep]) - (icpt + slope * x[keep]))))
+
+
+def _legend_below(fig, handles, ncol=3):
+    """A legend under the panels, outside every axes (it covers no data)."""
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False, fontsize=7.5)
+
+
+def _mass_handles(masses, line=True):
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], color=mass_style(M)["color"], marker=mass_style(M)["marker"], mfc="none",
+                   ls="-" if line else "none", label=mass_style(M)["label"]) for M in masses]
+
+
+def _barrier_handles(relaxed=True):
+    from matplotlib.lines import Line2D
+
+    grey = "0.45"
+    out = [Line2D([], [], color=grey, ls="-", label=r"frozen barrier, $e^{-U(s)/\omega_T}$")]
+    if relaxed:
+        out.append(Line2D([], [], color=grey, ls="--", label=r"relaxed barrier, $e^{-\mathcal{E}_*/\omega_T}$"))
+    return out
+
+
+def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(0.2, 1.0, 5.0),
+                        relaxed_lines=None, panel_letters: str = "abcdefgh", exact=None, inset: str | None = None,
+                        x_range=PAPER_RANGE):
+    r"""The paper's Figs. 4 and 5: transmission probability on the paper's range, and its curvature.
+
+    One column per impact parameter and, per experiment, a main panel and a
+    residual panel under it. Main panels: :math:`\mathcal{P}` against
+    :math:`1/\omega_T` on ``x_range`` (the paper's, :data:`PAPER_RANGE`),
+    log scale; the three masses with Wilson 95% intervals, each mass's
+    quadrature curve (``exact``: :func:`lib.reproduce.exact_data`) as a line
+    in its colour, and the Arrhenius lines of the frozen barrier (solid grey)
+    and, where ``relaxed_lines[experiment]`` is true, the relaxed barrier
+    (dashed). Residual panels: :math:`\ln\mathcal{P}` minus the best straight
+    line through each mass's quadrature curve on that range
+    (:func:`straight_line`), for the curve (line) and for the Monte Carlo
+    points with at least 100 transmissions (points, one standard error): an
+    Arrhenius law is flat there, curvature bends. All main panels share
+    both axes, as do all residual panels; the legend sits under the panels.
+    ``inset`` names an experiment whose first panel gets the paper's small
+    linear-axis inset. Needs ``exact`` for the residuals.
     """
     import matplotlib.pyplot as plt
 
     from .model import Model
 
+    if exact is None:
+        raise ValueError("figure_transmission needs the quadrature curves (exact) for its residual panels")
     relaxed_lines = relaxed_lines or {}
     nrows, ncols = len(experiments), len(impacts)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 3.3 * nrows), sharey=True, squeeze=False)
-    grey = "0.45"
-    k = 0
+    fig = plt.figure(figsize=(BOOK_WIDTH, 3.55 * nrows + 0.45))
+    grid = fig.add_gridspec(2 * nrows, ncols, height_ratios=[2.6, 1.0] * nrows)
+    main, resid = {}, {}
+    first_main = first_resid = None
     for r, experiment in enumerate(experiments):
         for c, s in enumerate(impacts):
-            ax = axes[r, c]
-            some = None
-            x_max = 0.0
+            ax = fig.add_subplot(grid[2 * r, c], sharex=first_main, sharey=first_main)
+            first_main = first_main or ax
+            rx = fig.add_subplot(grid[2 * r + 1, c], sharex=first_main, sharey=first_resid)
+            first_resid = first_resid or rx
+            main[(experiment, s)], resid[(experiment, s)] = ax, rx
+    grey = "0.45"
+    x0, x1 = x_range
+    lowest = 1.0
+    k = 0
+    for experiment in experiments:
+        for s in impacts:
+            ax, rx = main[(experiment, s)], resid[(experiment, s)]
+            some = results[(experiment, s, masses[0])]
             for M in masses:
-                some = results[(experiment, s, M)]
-                plot_transmission(ax, some)
-                x_max = max(x_max, 1.0 / some.omega_T.min())
-                if exact is not None:
-                    q = exact[(experiment, s, M)]
-                    plot_exact(ax, q, floor=floor)
-                    x_max = max(x_max, float(np.max(1.0 / q.omega_T[q.probability >= floor])))
-            lines_T = np.array([1.0 / x_max])
-            plot_barrier_lines(ax, Model(s=s, U0=some.model.U0, lam=some.model.lam), lines_T,
-                               relaxed=relaxed_lines.get(experiment, True), color=grey)
+                r, q = results[(experiment, s, M)], exact[(experiment, s, M)]
+                inside = (1.0 / r.omega_T >= x0) & (1.0 / r.omega_T <= x1)
+                plot_transmission(ax, _subset(r, inside))
+                keep = (1.0 / q.omega_T >= x0) & (1.0 / q.omega_T <= x1 * (1 + 1e-12))
+                xq, pq = 1.0 / q.omega_T[keep], q.probability[keep]
+                st = mass_style(M)
+                ax.plot(xq, pq, color=st["color"], lw=1.1)
+                lowest = min(lowest, float(pq.min()))
+                slope, icpt = straight_line(q.omega_T[keep], pq, (max(x0, float(xq.min())), min(x1, float(xq.max()))))
+                rx.plot(xq, np.log(pq) - (icpt + slope * xq), color=st["color"], lw=1.1)
+                many = inside & (r.transmitted >= 100)
+                xr = 1.0 / r.omega_T[many]
+                res = np.log(r.probability[many]) - (icpt + slope * xr)
+                rx.errorbar(xr, res, yerr=r.stderr[many] / r.probability[many], fmt=st["marker"], ms=2.2,
+                            color=st["color"], mfc="none", mew=0.6, elinewidth=0.5, capsize=0, alpha=0.8)
+            model = Model(s=s, U0=some.model.U0, lam=some.model.lam)
+            from .barriers import frozen_barrier, relaxed_barrier
+
+            xs = np.linspace(x0, x1, 100)
+            ax.plot(xs, np.exp(-frozen_barrier(model) * xs), color=grey, lw=1.0, ls="-")
+            if relaxed_lines.get(experiment, True):
+                ax.plot(xs, np.exp(-relaxed_barrier(model).energy * xs), color=grey, lw=1.0, ls="--")
+            rx.axhline(0.0, color=grey, lw=0.6)
             ax.set_title(f"({panel_letters[k]}) {experiment}, s = {s:g}")
-            ax.legend(loc="lower left", fontsize=7)
-            ax.set_xlim(0, x_max * 1.02)
-            if inset == experiment and c == 0:
+            ax.set_xlabel("")
+            if inset == experiment and s == impacts[0]:
                 _linear_inset(ax, [results[(experiment, s, M)] for M in masses],
-                              None if exact is None else [exact[(experiment, s, M)] for M in masses])
+                              [exact[(experiment, s, M)] for M in masses], x_range)
             k += 1
-    if exact is not None:
-        axes[0, 0].set_ylim(floor / 3, 1.5)
-    else:
-        lowest = min(r.probability[r.probability > 0].min() for r in results.values()
-                     if (r.probability > 0).any())
-        axes[0, 0].set_ylim(max(lowest / 3, 1e-6), 1.2)
-    for ax in axes[:, 1:].flat:
-        ax.set_ylabel("")
-    for ax in axes[:-1].flat:
-        ax.set_xlabel("")
+    first_main.set_xlim(x0, x1)
+    first_main.set_ylim(lowest / 3, 1.5)
+    rmax = max(np.nanmax(np.abs(line.get_ydata())) for rx in resid.values() for line in rx.get_lines()
+               if line.get_transform() == rx.transData)
+    first_resid.set_ylim(-1.25 * max(rmax, 0.05), 1.25 * max(rmax, 0.05))
+    for (experiment, s), ax in main.items():
+        ax.tick_params(labelbottom=False)
+        if s != impacts[0]:
+            ax.set_ylabel("")
+            ax.tick_params(labelleft=False)
+    for (experiment, s), rx in resid.items():
+        rx.set_ylabel(r"$\ln(\mathcal{P}/\mathrm{line})$" if s == impacts[0] else "")
+        if s != impacts[0]:
+            rx.tick_params(labelleft=False)
+        last = experiment == experiments[-1]
+        rx.set_xlabel(r"$1/\omega_T$ ($\omega_T = k_BT/\hbar\Omega$)" if last else "")
+        rx.tick_params(labelbottom=last)
+    _legend_below(fig, _mass_handles(masses) + _barrier_handles(any(relaxed_lines.get(e, True)
+                                                                         for e in experiments)), ncol=3)
     return fig
 
 
-def _linear_inset(ax, results, exact=None):
-    """The paper's Fig. 4a inset: :math:`\\mathcal{P}` on a linear axis over the paper's range."""
-    ins = ax.inset_axes([0.56, 0.56, 0.4, 0.38])
+def _subset(result, mask):
+    """A :class:`lib.Transmission` restricted to the temperatures in ``mask``."""
+    from dataclasses import replace
+
+    sums = None if result.energy_sums is None else result.energy_sums[mask]
+    return replace(result, omega_T=result.omega_T[mask], transmitted=result.transmitted[mask],
+                   undecided=result.undecided[mask], energy_sums=sums)
+
+
+def figure_low_probability(results: dict, exact: dict, experiments, impacts=(0.0, 2.0), masses=(0.2, 1.0, 5.0),
+                           floor: float = 1e-12, panel_letters: str = "abcdefgh", x_range=PAPER_RANGE):
+    r"""The quadrature curves of :func:`figure_transmission` continued down to :math:`\mathcal{P} =` ``floor``.
+
+    One small panel per ``(experiment, s)``, all sharing both axes; the
+    paper's range (``x_range``) shaded, the Monte Carlo points faint inside
+    it. Colours as in :func:`figure_transmission`.
+    """
+    import matplotlib.pyplot as plt
+
+    keys = [(e, s) for e in experiments for s in impacts]
+    fig, axes = plt.subplots(1, len(keys), figsize=(BOOK_WIDTH, 2.35), sharex=True, sharey=True, squeeze=False)
+    x_max = 0.0
+    for k, ((experiment, s), ax) in enumerate(zip(keys, axes[0])):
+        ax.axvspan(*x_range, color="0.5", alpha=0.12, lw=0)
+        for M in masses:
+            q, r = exact[(experiment, s, M)], results[(experiment, s, M)]
+            keep = q.probability >= floor
+            x = 1.0 / q.omega_T[keep]
+            ax.plot(x, q.probability[keep], color=mass_style(M)["color"], lw=1.0)
+            x_max = max(x_max, float(x.max()))
+            pos = r.probability > 0
+            ax.plot(1.0 / r.omega_T[pos], r.probability[pos], mass_style(M)["marker"], ms=1.6,
+                    color=mass_style(M)["color"], mfc="none", mew=0.4, alpha=0.5)
+        ax.set_yscale("log")
+        ax.set_title(f"({panel_letters[k]}) {experiment}, s = {s:g}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel(r"$1/\omega_T$", fontsize=8)
+    axes[0, 0].set_ylabel(r"$\mathcal{P}$", fontsize=8)
+    axes[0, 0].set_xlim(0, x_max * 1.02)
+    axes[0, 0].set_ylim(floor / 3, 1.5)
+    return fig
+
+
+def figure_activation(exact: dict, experiments, impacts=(0.0, 2.0), masses=(0.2, 1.0, 5.0), mc=None,
+                      floor: float = 1e-12, every: int = 5, panel_letters: str = "abcdefgh", paper_range=(1.0, 150.0)):
+    r"""Local activation energy :math:`E_a(\omega_T)` from the quadrature, one panel per ``(experiment, s)``.
+
+    Each mass's curve with its error band (:func:`plot_activation_exact`)
+    and, with ``mc`` (Monte Carlo results with the same keys), Tolman's
+    estimates at every ``every``-th temperature; the frozen :math:`U(s)`
+    (solid grey) and relaxed :math:`\mathcal{E}_*` (dashed); the paper's
+    temperature range shaded. Rows are experiments, columns impact
+    parameters; all panels share both axes; the legend sits under them.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from .barriers import frozen_barrier, relaxed_barrier
+    from .model import Model
+
+    nrows, ncols = len(experiments), len(impacts)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 2.9 * nrows + 0.6), sharex=True, sharey=True,
+                             squeeze=False)
+    k = 0
+    for row, experiment in enumerate(experiments):
+        for col, s in enumerate(impacts):
+            ax = axes[row, col]
+            ax.axvspan(*paper_range, color="0.5", alpha=0.12, lw=0)
+            for M in masses:
+                q = exact[(experiment, s, M)]
+                plot_activation_exact(ax, q, mc=None if mc is None else mc[(experiment, s, M)], every=every,
+                                      floor=floor)
+            model = Model(s=s)
+            ax.axhline(frozen_barrier(model), color="0.45", lw=1, ls="-")
+            ax.axhline(relaxed_barrier(model).energy, color="0.45", lw=1, ls="--")
+            ax.set_title(f"({panel_letters[k]}) {experiment}, s = {s:g}")
+            if row < nrows - 1:
+                ax.set_xlabel("")
+            if col > 0:
+                ax.set_ylabel("")
+            k += 1
+    handles = _mass_handles(masses)
+    if mc is not None:
+        handles.append(Line2D([], [], color="0.3", marker="o", ms=3, mfc="none", ls="none",
+                              label=r"Tolman's Monte Carlo estimate"))
+    handles += [Line2D([], [], color="0.3", marker="<", ls="none", label=r"low-temperature limit $E_\mathrm{min}$"),
+                Line2D([], [], color="0.45", ls="-", label=r"frozen barrier $U(s)$"),
+                Line2D([], [], color="0.45", ls="--", label=r"relaxed barrier $\mathcal{E}_*$"),
+                Patch(color="0.5", alpha=0.25, label="the paper's temperatures")]
+    _legend_below(fig, handles, ncol=3)
+    return fig
+
+
+def _linear_inset(ax, results, exact=None, x_range=PAPER_RANGE):
+    r"""The paper's Fig. 4a inset: :math:`\mathcal{P}` on a linear axis over the paper's range."""
+    ins = ax.inset_axes([0.55, 0.56, 0.42, 0.38])
     for i, r in enumerate(results):
         st = mass_style(r.model.M)
         ins.plot(1.0 / r.omega_T, r.probability, st["marker"], ms=1.5, color=st["color"], mfc="none", mew=0.5)
@@ -320,7 +518,7 @@ def _linear_inset(ax, results, exact=None):
             q = exact[i]
             keep = q.omega_T >= r.omega_T.min()
             ins.plot(1.0 / q.omega_T[keep], q.probability[keep], color=st["color"], lw=0.8)
-    ins.set_xlim(0, 1.0 / results[0].omega_T.min())
+    ins.set_xlim(*x_range)
     ins.set_ylim(0, None)
     ins.tick_params(labelsize=6)
     ins.set_title("linear axis", fontsize=6.5)
@@ -373,3 +571,190 @@ def fit_table(results: dict, keys, groups=("lsq", "binomial", "arrhenius")) -> s
         }
         rows.append([experiment, f"{s:g}", f"{M:g}"] + [c for g in groups for c in cells[g]])
     return markdown_table(header, rows)
+
+
+# -- numbers in the text ------------------------------------------------------------------------------
+
+MINUS = "\u2212"
+
+
+def number(x, digits: int = 3, *, decimals: int | None = None, sign: bool = False,
+           sci_below: float = 1e-3, sci_above: float = 1e6) -> str:
+    r"""A number as the book's text prints it (Markdown).
+
+    Integers get thousands separators (``14,400``). Other numbers get
+    ``decimals`` decimal places if given, else ``digits`` significant
+    digits; below ``sci_below`` or from ``sci_above`` in magnitude they are
+    set as a typeset power of ten, ``$7.3 \times 10^{-15}$``. Negative
+    numbers take a minus sign, not a hyphen; ``sign`` writes ``+`` for
+    positive ones. Raises ValueError for NaN, infinities and non-numbers.
+    """
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise ValueError(f"number needs an int or float, got {type(x).__name__}")
+    if not math.isfinite(float(x)):
+        raise ValueError(f"number needs a finite value, got {x!r}")
+    if digits < 1 or (decimals is not None and decimals < 0):
+        raise ValueError("digits must be at least 1 and decimals at least 0")
+    lead = MINUS if x < 0 else ("+" if sign and x > 0 else "")
+    a = abs(x)
+    if isinstance(x, (int, np.integer)) and a < sci_above:
+        return f"{lead}{int(a):,}"
+    a = float(a)
+    if a != 0 and (a < sci_below or a >= sci_above):
+        mantissa, exponent = f"{a:.{digits - 1}e}".split("e")
+        exponent = int(exponent)
+        power = f"10^{{{exponent}}}"
+        body = power if float(mantissa) == 1.0 and digits <= 2 else f"{mantissa} \\times {power}"
+        return f"${lead.replace(MINUS, '-')}{body}$"
+    if decimals is None:
+        decimals = 0 if a == 0 else max(digits - 1 - math.floor(math.log10(a)), 0)
+    return f"{lead}{a:,.{decimals}f}"
+
+
+def percent(fraction, digits: int = 2, **options) -> str:
+    """A fraction as a percentage (``0.1319`` -> ``13%``), through :func:`number`."""
+    return number(100.0 * float(fraction), digits, **options) + "%"
+
+
+def join(values, **options) -> str:
+    """Several numbers, comma-separated, through :func:`number`."""
+    return ", ".join(number(v, **options) for v in values)
+
+
+class Glue:
+    r"""Numbers and phrases a chapter's text quotes, and its figures: glued for the book, shown in the notebook.
+
+    ``g = Glue()``; ``g("u_frozen", 6.0653, digits=4)`` glues the Markdown
+    of :func:`number` under that name (the text writes
+    ``{glue:md}`u_frozen:myst```, rendered as MyST so that powers of ten
+    are typeset); ``g("verdict", "identical")`` glues a phrase as it is;
+    ``g.figure("fig_x", fig)`` glues a figure for a numbered
+    ``{glue:figure}`` and also shows it under its cell. A cell that ends
+    with ``g`` lists what it glued, so a reader of the notebook in Jupyter,
+    where the roles are not rendered, sees the same numbers. The book hides
+    that output (the cell's ``remove-output`` tag) and shows each figure
+    once, numbered.
+    """
+
+    def __init__(self):
+        self.values: dict[str, str] = {}
+
+    def __call__(self, name: str, value, **options) -> str:
+        from IPython.display import Markdown
+        from myst_nb import glue
+
+        text = value if isinstance(value, str) else number(value, **options)
+        glue(name, Markdown(text), display=False)
+        self.values[name] = text
+        return text
+
+    def figure(self, name: str, fig) -> None:
+        """Glue ``fig`` as ``name``, show it under the cell with :func:`figure_metadata`, close it.
+
+        The figure is rendered once (by the kernel's display formatter, e.g.
+        retina PNG) and that rendering both glued and shown.
+        """
+        from IPython import get_ipython
+        from IPython.display import display
+        from myst_nb import glue
+
+        import matplotlib.pyplot as plt
+
+        meta = figure_metadata(fig, name)
+        shell = get_ipython()
+        if shell is None:  # not in a kernel: nothing to show or glue into
+            plt.close(fig)
+            return
+        data, md = shell.display_formatter.format(fig)
+        rendered = _Rendered(data, md)
+        glue(name, rendered, display=False)
+        display(rendered, metadata={"lib": meta})
+        plt.close(fig)
+
+    def _repr_markdown_(self) -> str:
+        if not self.values:
+            return ""
+        return markdown_table(["quoted in the text as", "value"],
+                              [[f"`{k}`", v] for k, v in self.values.items()])
+
+
+class _Rendered:
+    """A figure already rendered: its MIME bundle, shown or glued without drawing it again."""
+
+    def __init__(self, data: dict, metadata: dict):
+        self.data, self.metadata = data, metadata
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import copy
+
+        return dict(self.data), copy.deepcopy(self.metadata)  # copies: glue marks its own metadata
+
+
+# -- what a figure shows, for the tests ----------------------------------------------------------------
+
+def figure_metadata(fig, name: str = "") -> dict:
+    """What a figure shows, as JSON: each visible axes' title, labels, limits and scales, and how many
+    data points its legends cover (:func:`legend_overlaps`). Stored with the figure's output."""
+    axes = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        axes.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+                     "xlim": [float(v) for v in ax.get_xlim()], "ylim": [float(v) for v in ax.get_ylim()],
+                     "xscale": ax.get_xscale(), "yscale": ax.get_yscale()})
+    return {"name": name, "axes": axes, "legend_overlaps": legend_overlaps(fig)}
+
+
+def legend_overlaps(fig) -> int:
+    """Data points (markers, vertices and points along drawn curves, error-bar ends) inside any legend's box.
+
+    Every legend of ``fig`` (on an axes or on the figure) is measured after
+    drawing; curves are sampled at 20 points per segment, so a legend laid
+    over a sparse line is seen too. Reference lines drawn across the axes
+    (``axhline``, ``axvline``) and shaded bands are not data and are not counted.
+    """
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.lines import Line2D
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None] + list(fig.legends)
+    boxes = [leg.get_window_extent(renderer) for leg in legends if leg.get_visible()]
+    if not boxes:
+        return 0
+    count = 0
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        clip = ax.get_window_extent(renderer)
+        points = []
+        for artist in ax.get_children():
+            if not artist.get_visible():
+                continue
+            if isinstance(artist, Line2D):
+                if artist.get_transform() != ax.transData:
+                    continue  # axhline, axvline: drawn in axes coordinates
+                xy = np.column_stack([np.asarray(artist.get_xdata(), float), np.asarray(artist.get_ydata(), float)])
+                if artist.get_linestyle() not in ("None", "none", "", " ") and len(xy) > 1:
+                    t = np.linspace(0.0, 1.0, 20)[:, None, None]
+                    xy = (xy[:-1] * (1 - t) + xy[1:] * t).reshape(-1, 2)
+                points.append(xy)
+            elif isinstance(artist, LineCollection):
+                for seg in artist.get_segments():
+                    points.append(np.asarray(seg, float))
+            elif isinstance(artist, PathCollection):
+                points.append(np.asarray(artist.get_offsets(), float))
+        if not points:
+            continue
+        xy = np.concatenate(points)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            disp = ax.transData.transform(xy)
+        ok = np.all(np.isfinite(disp), axis=1)
+        disp = disp[ok]
+        inside_axes = ((disp[:, 0] >= clip.x0) & (disp[:, 0] <= clip.x1)
+                       & (disp[:, 1] >= clip.y0) & (disp[:, 1] <= clip.y1))
+        disp = disp[inside_axes]
+        for box in boxes:
+            count += int(np.count_nonzero((disp[:, 0] > box.x0) & (disp[:, 0] < box.x1)
+                                          & (disp[:, 1] > box.y0) & (disp[:, 1] < box.y1)))
+    return count

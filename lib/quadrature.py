@@ -73,7 +73,7 @@ import numpy as np
 
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
 from .model import Model, check_finite
-from .inputs import check_integer
+from .inputs import ToleranceWarning, check_integer
 from .records import record
 from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_GRID, MAX_LEVEL,
                            MIN_ENERGY_NODE_SPACING, PHASED, TransmittingSet, gate_nodes, transmitting_set)
@@ -589,10 +589,6 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
     if not result.tolerance_met:
         warn_tolerance(result, p_floor, fixed=[n for n, v in (("phases", phases), ("scan", scan)) if v is not None])
     return result
-
-
-class ToleranceWarning(RuntimeWarning):
-    """The quadrature's error estimate exceeds the requested tolerance (``Quadrature.tolerance_met`` is False)."""
 
 
 def warn_tolerance(result: Quadrature, p_floor: float = 0.0, fixed=()) -> None:

@@ -110,12 +110,26 @@ def _quadrature_point(experiment, model, omega_T, tolerance, integrator, engine_
     not met is reported once for the sweep, by :func:`_quadrature`, not by each worker)."""
     import warnings
 
-    from .quadrature import ToleranceWarning, transmission_quadrature
+    from .inputs import ToleranceWarning
+    from .quadrature import transmission_quadrature
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ToleranceWarning)
         return transmission_quadrature(experiment, model, omega_T, tolerance=tolerance, integrator=integrator,
                                        n_jobs=1, progress=False, use_cache=False)
+
+
+def _quantum_point(experiment, model, omega_T, tolerance, version):
+    """One grid point of the exact quantum model (lib.quantum), computed in this process without its own cache
+    (a tolerance not met is reported once for the sweep, by :func:`_warn_missed`)."""
+    import warnings
+
+    from .inputs import ToleranceWarning
+    from .quantum import quantum_transmission
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ToleranceWarning)
+        return quantum_transmission(experiment, model, omega_T, tolerance=tolerance, n_jobs=1, use_cache=False)
 
 
 def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega_T,
@@ -133,13 +147,14 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
         interaction; each value must be distinct within its axis.
     omega_T : float or sequence of float
         Temperatures, the same at every point.
-    method : {'montecarlo', 'quadrature'}, default 'montecarlo'
+    method : {'montecarlo', 'quadrature', 'quantum'}, default 'montecarlo'
+        ``'quantum'``: the exact quantum model (:func:`lib.quantum.quantum_transmission`).
     trials, seed : int
         Monte Carlo trials per temperature (default 10,000) and seed
         (default 0); seeds as in :func:`lib.transmission_probability`, so
         every point sees the same random draws.
     tolerance : float, optional
-        Relative accuracy of quadrature (default 1e-3).
+        Relative accuracy of quadrature or the quantum model (default 1e-3).
     integrator : {'adaptive', 'paper'}, default 'adaptive'
         Quadrature needs 'adaptive'.
     n_jobs : int, optional
@@ -182,6 +197,12 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
             raise ValueError(f"trials x temperatures must be at most {MAX_TRAJECTORIES:.0e} per grid point, "
                              f"got {trials} x {temps.size}")
         options = {"trials": trials, "seed": seed}
+    elif method == "quantum":  # validated before any work, as quadrature is
+        from .quantum import DEFAULT_TOLERANCE, check_quantum_experiment, check_tolerance
+
+        for e in experiments:
+            check_quantum_experiment(e)
+        options = {"tolerance": check_tolerance(DEFAULT_TOLERANCE if tolerance is None else tolerance)}
     else:
         from .quadrature import DEFAULT_TOLERANCE, check_tolerance, level_cutoff
 
@@ -197,9 +218,12 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
     with parallel.use_scheduler(scheduler):
         if method == "montecarlo":
             results = _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
+        elif method == "quantum":
+            results = _quantum(points, temps, options["tolerance"], n_jobs, progress, use_cache)
         else:
             results = _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache)
-    return transmission_dataset(results, axes, temps, method=method, integrator=integ.name, **options)
+    return transmission_dataset(results, axes, temps, method=method,
+                                integrator="log-derivative" if method == "quantum" else integ.name, **options)
 
 
 def _models(points):
@@ -252,25 +276,42 @@ def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
 
 
 def _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache):
+    tasks = [(e, model, temps, tolerance, integ, cache.ENGINE_VERSION) for e, model in _models(points)]
+    return _warn_missed("quadrature", tolerance, _run_points(_quadrature_point, tasks, n_jobs, progress, use_cache))
+
+
+def _quantum(points, temps, tolerance, n_jobs, progress, use_cache):
+    from .quantum import QUANTUM_VERSION
+
+    tasks = [(e, model, temps, tolerance, QUANTUM_VERSION) for e, model in _models(points)]
+    return _warn_missed("quantum", tolerance, _run_points(_quantum_point, tasks, n_jobs, progress, use_cache))
+
+
+def _run_points(func, tasks, n_jobs, progress, use_cache):
+    """``func(*task)`` for every grid point (each cached whole), with one progress bar over the points."""
     from tqdm.auto import tqdm
 
     from . import parallel
 
-    tasks = [(e, model, temps, tolerance, integ, cache.ENGINE_VERSION) for e, model in _models(points)]
     show = show_progress(progress, PROGRESS_MIN_TRIALS)  # points are long: like a long ensemble
     with tqdm(total=len(tasks), unit="point", desc="sweep", disable=not show) as bar:
-        results = parallel.cached_run(_quadrature_point, tasks, n_jobs=n_jobs, use_cache=use_cache,
-                                      ordered=False, on_result=lambda k, r: bar.update())
+        return parallel.cached_run(func, tasks, n_jobs=n_jobs, use_cache=use_cache,
+                                   ordered=False, on_result=lambda k, r: bar.update())
+
+
+def _warn_missed(method, tolerance, results):
+    """One warning for the sweep when the tolerance was not met at some grid points; ``results`` unchanged."""
     missed = [r for r in results if not r.tolerance_met]
     if missed:
         import warnings
 
-        from .quadrature import ToleranceWarning
+        from .inputs import ToleranceWarning
 
-        worst = max(float(np.nanmax(r.relative_error)) for r in missed)
-        warnings.warn(f"quadrature tolerance {tolerance:g} not met at {len(missed)} of {len(results)} grid points "
+        with np.errstate(divide="ignore", invalid="ignore"):
+            worst = max(float(np.nanmax(r.relative_error)) for r in missed)
+        warnings.warn(f"{method} tolerance {tolerance:g} not met at {len(missed)} of {len(results)} grid points "
                       f"(estimated relative error of P up to {worst:.2g}; the refinement reached its limits); "
-                      "see the variable tolerance_met", ToleranceWarning, stacklevel=3)
+                      "see the variable tolerance_met", ToleranceWarning, stacklevel=4)
     return results
 
 
@@ -340,8 +381,16 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
             "n_max": (grid_dims, per_point(lambda r: r.n_max, np.int64)),
             "tolerance_met": (grid_dims, per_point(lambda r: r.tolerance_met, bool)),
         }
+    elif method == "quantum":
+        data = {
+            "probability": (full, per_temperature(lambda r: r.probability)),
+            "error": (full, per_temperature(lambda r: r.error)),
+            "activation_energy": (full, per_temperature(lambda r: r.activation_energy)),
+            "activation_error": (full, per_temperature(lambda r: r.activation_error)),
+            "tolerance_met": (grid_dims, per_point(lambda r: r.tolerance_met, bool)),
+        }
     else:
-        raise ValueError(f"method must be montecarlo or quadrature, got {method!r}")
+        raise ValueError(f"method must be montecarlo, quadrature or quantum, got {method!r}")
     coords = {name: (name, np.array(values, dtype=str if name == "experiment" else float))
               for name, values in axes.items()}
     coords["omega_T"] = ("omega_T", temps)
@@ -362,7 +411,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         "evaluations": "derivative evaluations spent",
         "lowest_energy": "lowest total energy of the transmitting set",
         "n_max": "highest gate level of the quadrature",
-        "tolerance_met": "whether the estimated relative error of P is within the tolerance at every temperature",
+        "tolerance_met": "whether the error estimate is within the tolerance at every temperature",
         "energy_sums": "sums over the decided trials of E and E^2, all and transmitted (Tolman's estimate)",
     }
     for name, text in descriptions.items():

@@ -161,3 +161,26 @@ def test_mean_energies_reject_bad_input():
         mean_energies("thermal", -1.0)
     with pytest.raises(ValueError, match="experiment"):
         mean_energies("nope", 1.0)
+
+
+def test_the_moving_gate_ensembles_mean_energies_as_the_book_once_tabulated():
+    """The check beyond.ipynb printed as a table (now here): 400,000 draws per row of `thermal` and `joint` at
+    omega_T = 0.5, 2, 10, 50 (seed 7), mean particle, gate and total energy each within 4 standard errors of
+    the closed forms; `joint` carries about half the canonical pair's energy when hot."""
+    from lib.experiments import mean_energies
+
+    rng = np.random.default_rng(7)
+    model = Model()
+    worst = 0.0
+    for omega in (0.5, 2.0, 10.0, 50.0):
+        for experiment in ("thermal", "joint"):
+            u = sample(experiment, model, omega, 400_000, rng)
+            e_p = model.particle_energy(u[:, 1])
+            e_g = model.oscillator_energy(u[:, 2], u[:, 3]) - 0.5
+            theory = mean_energies(experiment, omega)
+            for name, e in (("particle", e_p), ("gate", e_g), ("total", e_p + e_g)):
+                worst = max(worst, abs(e.mean() - theory[name]) / (e.std() / math.sqrt(e.size)))
+        hot = {e: float(mean_energies(e, omega)["total"]) for e in ("thermal", "joint")}
+        if omega >= 10:
+            assert 0.45 < hot["joint"] / hot["thermal"] < 0.55
+    assert worst < 4.0, worst

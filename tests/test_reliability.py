@@ -304,6 +304,22 @@ def test_a_tolerance_the_limits_keep_from_being_met_is_reported(monkeypatch):
     assert len(seen) == 1 and not bool(ds["tolerance_met"].any())
 
 
+def test_a_quantum_tolerance_the_limits_keep_from_being_met_is_reported(monkeypatch):
+    """The same for method='quantum': with one refinement round (MAX_ROUNDS = 1) a tolerance of 1e-8
+    cannot be met; one warning line, tolerance_met False in the record and in a sweep's dataset."""
+    from lib import quantum
+    from lib.inputs import ToleranceWarning
+
+    monkeypatch.setattr(quantum, "MAX_ROUNDS", 1)
+    with pytest.warns(ToleranceWarning, match="quantum tolerance 1e-08 not met") as seen:
+        q = quantum.quantum_transmission("frozen", lib.Model(M=1.0), [1.0], tolerance=1e-8, use_cache=False, n_jobs=1)
+    assert len(seen) == 1 and "\n" not in str(seen[0].message)
+    assert q.tolerance_met is False and q.relative_error[0] > 1e-8 and q.to_dict()["tolerance_met"] is False
+    with pytest.warns(ToleranceWarning, match="quantum tolerance 1e-08 not met at 1 of 1 grid points") as seen:
+        ds = lib.sweep("frozen", mass=1.0, omega_T=[1.0], method="quantum", tolerance=1e-8, use_cache=False, n_jobs=1)
+    assert len(seen) == 1 and not bool(ds["tolerance_met"].any())
+
+
 def test_a_met_tolerance_is_recorded_without_a_warning():
     from lib.quadrature import Quadrature
 

@@ -49,10 +49,10 @@ reported so the fit's quality can be judged.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from .records import record
 from .stats import neglog_sigma
 
 METHODS = ("lsq", "binomial")
@@ -124,7 +124,7 @@ def _fit(model, jac, x, k, n, theta0, method):
     return theta, cov, chi2, used
 
 
-@dataclass(frozen=True)
+@record
 class _FitQuality:
     """What every fit here reports besides its parameters.
 
@@ -152,7 +152,7 @@ class _FitQuality:
         return self.chi2 / self.dof if self.dof > 0 else float("nan")
 
 
-@dataclass(frozen=True)
+@record
 class PowerLawFit(_FitQuality):
     """Result of fitting :math:`-\\ln\\mathcal{P} = A (1/\\omega_T)^\\alpha`.
 
@@ -262,7 +262,7 @@ def fit_power_law(omega_T, transmitted, trials, *, method: str = "lsq") -> Power
                        exponent_err=float(err[1]), covariance=cov)
 
 
-@dataclass(frozen=True)
+@record
 class ArrheniusFit(_FitQuality):
     """Result of fitting :math:`\\mathcal{P} = e^{-E/\\omega_T}` (one parameter ``energy``)."""
 
@@ -289,7 +289,7 @@ def fit_arrhenius(omega_T, transmitted, trials, *, method: str = "lsq") -> Arrhe
                         energy=float(theta[0]), energy_err=float(np.sqrt(cov[0, 0])))
 
 
-@dataclass(frozen=True)
+@record
 class LocalActivation:
     """Local activation energy :math:`E_a(\\omega_T)` from sliding-window fits.
 
@@ -375,7 +375,7 @@ def local_activation_energy(omega_T, transmitted, trials, *, centers=None, half_
     return LocalActivation(centers, energy, err, points, float(half_width), method)
 
 
-@dataclass(frozen=True)
+@record
 class FitSummary:
     """The fits of one data set: power law by weighted least squares, by
     binomial likelihood and by the authors' unweighted log-log fit, and a
@@ -410,7 +410,7 @@ def log_deviation(omega_T, probability, energy) -> float:
     return float(np.sqrt(np.mean((np.log(p[pos]) + energy / omega_T[pos]) ** 2)))
 
 
-@dataclass(frozen=True)
+@record
 class Extrapolation:
     """An Arrhenius line fitted in a temperature window and carried to other temperatures.
 

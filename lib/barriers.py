@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Model
+from .records import record
 
 
 def frozen_barrier(model: Model) -> float:
@@ -116,7 +117,7 @@ def relaxed_barrier(model: Model, grid: int = 4001) -> RelaxedBarrier:
     return RelaxedBarrier(energy, y_star, tuple((y, e) for e, y in minima), model)
 
 
-@dataclass(frozen=True)
+@record
 class Threshold:
     """Transmission threshold of a particle meeting an oscillator at rest.
 

@@ -37,7 +37,6 @@ import inspect
 import os
 import pickle
 import shutil
-import uuid
 import warnings
 from pathlib import Path
 
@@ -140,18 +139,11 @@ def write_entry(path: Path, value) -> None:
 
     On any failure the temporary file is removed and the ``OSError`` raised.
     """
+    from . import files
+
     data = _seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
+    files.write_bytes(path, data)  # a temporary file of this writer's own, fsync, os.replace
 
 
 def read_entry(path: Path):

@@ -21,6 +21,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import files
 from .experiments import DESCRIPTIONS, EXPERIMENT_REGISTRY, figure_experiments
 
 EXIT_USAGE = 2
@@ -344,13 +345,11 @@ def _cmd_transmitting_set(args):
                           energy_tol=args.energy_tol, integrator=args.integrator, n_jobs=args.jobs,
                           use_cache=not args.no_cache)
     if out is not None and out.suffix.lower() == ".json":
-        out.write_text(json.dumps(ts.to_dict()))
+        files.write_text(out, json.dumps(ts.to_dict()))
     elif out is not None:
-        import numpy as np
-
-        np.savez_compressed(out, lower=ts.lower, upper=ts.upper, level=ts.level_of_state, phase=ts.phases,
-                            x_ref=ts.x_ref, energy_tol=ts.energy_tol, impact=ts.model.s, mass=ts.model.M,
-                            U0=ts.model.U0, lam=ts.model.lam)
+        _write_npz(out, lower=ts.lower, upper=ts.upper, level=ts.level_of_state, phase=ts.phases,
+                   x_ref=ts.x_ref, energy_tol=ts.energy_tol, impact=ts.model.s, mass=ts.model.M,
+                   U0=ts.model.U0, lam=ts.model.lam)
     if args.json:
         print(json.dumps(ts.to_dict()))
         return
@@ -360,6 +359,14 @@ def _cmd_transmitting_set(args):
         label = (f"{'n' if ts.gate == 'levels' else 'energy'} = {ts.level_of_state[k]:g}, psi = {ts.phases[k]:.4f}: "
                  if ts.phased else "")
         print(label + " U ".join(f"[{a:.6g}, {b:.6g})" for a, b in ts.intervals(k)))
+
+
+def _write_npz(path, **arrays):
+    """``numpy.savez_compressed`` through :mod:`lib.files` (whole or not at all)."""
+    import numpy as np
+
+    with files.replacing(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
 
 
 def _cmd_barrier(args):
@@ -451,13 +458,11 @@ def _cmd_phase_space(args):
     if path is not None:
         suffix = path.suffix.lower()
         if suffix == ".json":
-            path.write_text(json.dumps(pmap.to_dict()))
+            files.write_text(path, json.dumps(pmap.to_dict()))
         elif suffix == ".npz":
-            import numpy as np
-
-            np.savez_compressed(path, transmitted=pmap.transmitted, particle_energy=pmap.particle_energy,
-                                oscillator_energy=pmap.oscillator_energy, phase=pmap.phase,
-                                impact=pmap.model.s, mass=pmap.model.M)
+            _write_npz(path, transmitted=pmap.transmitted, particle_energy=pmap.particle_energy,
+                       oscillator_energy=pmap.oscillator_energy, phase=pmap.phase,
+                       impact=pmap.model.s, mass=pmap.model.M)
         else:  # .png, .pdf or .svg, checked by _writable_file
             import matplotlib
 
@@ -469,7 +474,8 @@ def _cmd_phase_space(args):
             use_book_style()
             fig, ax = plt.subplots(figsize=(4.5, 4))
             plot_phase_map(ax, pmap, legend=True)
-            fig.savefig(path)
+            with files.replacing(path) as tmp:
+                fig.savefig(tmp, format=suffix[1:])
     if args.json:
         print(json.dumps(pmap.to_dict()))
     else:
@@ -503,10 +509,11 @@ def _cmd_sweep(args):
     out = None
     if args.method != "montecarlo" and (args.trials is not None or args.seed is not None):
         raise ValueError("--trials and --seed apply to --method montecarlo only")
-    if args.out:
+    if args.out:  # everything writing needs, checked before any work
         check_output(args.out, "--out")
         out = (_writable_file(args.out, (".nc",)) if args.out.lower().endswith(".nc")
                else _writable_folder(args.out))
+        before = files.snapshot(out)  # to tell whether another process writes it meanwhile
     method_options = ({"tolerance": args.tolerance} if args.method != "montecarlo"
                       else {"trials": 10_000 if args.trials is None else args.trials,
                             "seed": 0 if args.seed is None else args.seed, "tolerance": args.tolerance})
@@ -515,7 +522,7 @@ def _cmd_sweep(args):
                n_jobs=args.jobs, progress=False if args.quiet else None, use_cache=not args.no_cache,
                **method_options)
     if out is not None:
-        write_dataset(ds, out)
+        write_dataset(ds, out, since=before)
         print(out)
     else:
         print(ds)
@@ -535,6 +542,7 @@ def _use_scheduler(args):
         parallel.set_scheduler(args.scheduler)
     address = parallel.scheduler_address()
     if address is not None and hasattr(args, "scheduler"):
+        parallel.connect_timeout(), parallel.worker_timeout()  # their ranges, before connecting
         parallel.get_client(address)
 
 
@@ -594,6 +602,10 @@ def _run(prog, args) -> int:
     except OSError as exc:
         detail = exc.strerror if exc.filename and exc.strerror else str(exc)
         where = f" {exc.filename!r}" if exc.filename else ""
+        from .parallel import ClusterFault
+
+        if isinstance(exc, ClusterFault):  # a cluster that failed during the run: what finished is kept
+            detail += _kept(args)
         print(f"{prog}: error:{where} {detail}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as exc:
@@ -606,10 +618,13 @@ def _run(prog, args) -> int:
         finally:
             for s, handler in held.items():
                 signal.signal(s, handler)
-        from .cache import cache_dir
-
-        kept = "" if getattr(args, "no_cache", False) or cache_dir() is None else \
-            "; finished blocks are kept in the cache"
-        print(f"{prog}: interrupted ({signal.Signals(signum).name}){kept}", file=sys.stderr)
+        print(f"{prog}: interrupted ({signal.Signals(signum).name}){_kept(args)}", file=sys.stderr)
         return EXIT_SIGNAL + int(signum)
     return 0
+
+
+def _kept(args) -> str:
+    """What an interrupted command keeps: its finished blocks, in the cache (if one is in use)."""
+    from .cache import cache_dir
+
+    return "" if getattr(args, "no_cache", False) or cache_dir() is None else "; finished blocks are kept in the cache"

@@ -17,6 +17,17 @@ Reproducibility
 Parallelism
     Chunks run through :mod:`lib.parallel`: in local worker processes
     (joblib's loky backend) or on a Dask cluster (``ACTIVATION_SCHEDULER``).
+    With fewer than :data:`CHUNK_TRIALS` trials per temperature, the chunks
+    of consecutive temperatures share one task and one call of the
+    integrator (:func:`run_chunks`); each still draws from its own stream,
+    so the results are bitwise the same. What remains per temperature is
+    drawing its chunk (a generator seeded from its own ``SeedSequence``, the
+    sampler's few NumPy calls): the cost of some eight or nine trajectories
+    (25 microseconds on a quiet core), so N temperatures at one trial each
+    take about ten times as long as one temperature at N trials, where one
+    task per temperature took 60-120 times as long (``benchmarks/temperatures.py``).
+    Drawing many temperatures' trials from one stream would remove that too,
+    but would change every result for a given seed.
 
 Caching
     Results are cached on disk (:mod:`lib.cache`); repeated calls return at
@@ -29,7 +40,6 @@ import math
 import os
 import sys
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,10 +48,13 @@ from .experiments import EXPERIMENT_REGISTRY, EXPERIMENTS, check_experiment, is_
 from .integrate import UNDECIDED, Integrator, get_integrator, run
 from .inputs import check_integer, check_jobs, check_seed, check_temperatures  # noqa: F401 (re-exported)
 from .model import Model
+from .records import record
 from .stats import confidence_interval, standard_error
 
 CHUNK_TRIALS = 2500
-"""Trials per work unit; fixed so that results do not depend on ``n_jobs``."""
+"""Trials per work unit (a chunk, with its own random stream); fixed so that results do not depend on
+``n_jobs``. With fewer trials per temperature, the chunks of several temperatures are run as one task
+of at most this many trials (:func:`batch_tasks`, :func:`run_chunks`), without changing any stream."""
 
 DEFAULT_TRIALS = 10_000
 """Trials per temperature, as in the paper."""
@@ -70,7 +83,7 @@ def show_progress(progress, total: int) -> bool:
     return bool(progress)
 
 
-@dataclass(frozen=True)
+@record
 class Transmission:
     """Transmission probability against temperature, with its statistics.
 
@@ -219,10 +232,18 @@ def run_chunk(experiment: str, model: Model, omega_T: float, size: int, seed: in
     over decided trials, ``E`` being the particle's energy plus the gate's
     energy above its ground state (see :attr:`Transmission.activation_energy`).
     """
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, chunk)))
-    states = sample(experiment, model, omega_T, size, rng)
+    states = _draw(experiment, model, omega_T, size, seed, index, chunk)
     result = run(model, states, integrator, frozen=is_frozen(experiment))
-    outcome = result.outcome
+    return _tally(experiment, model, states, result.outcome, result.evaluations)
+
+
+def _draw(experiment, model, omega_T, size, seed, index, chunk):
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, chunk)))
+    return sample(experiment, model, omega_T, size, rng)
+
+
+def _tally(experiment, model, states, outcome, evaluations):
+    """The counts and energy sums of one chunk (see :func:`run_chunk`)."""
     energy = model.particle_energy(states[:, 1]) + model.oscillator_energy(states[:, 2], states[:, 3])
     if EXPERIMENT_REGISTRY[experiment].gate == "levels":
         energy -= 0.5  # the gate's zero-point energy: its level n
@@ -231,34 +252,108 @@ def run_chunk(experiment: str, model: Model, omega_T: float, size: int, seed: in
     sums = np.array([energy[decided].sum(), (energy[decided] ** 2).sum(), energy[tr].sum(),
                      (energy[tr] ** 2).sum()])
     return (int(np.count_nonzero(tr)), int(np.count_nonzero(outcome == UNDECIDED)),
-            int(result.evaluations.sum()), sums)
+            int(evaluations.sum()), sums)
 
 
-def chunk_tasks(experiment, model, omega_T, trials, seed, integrator):
-    """Work units of one ensemble: ``(units, tasks)``, ``units[k] = (temperature index, chunk, size)``
-    and ``tasks[k]`` the arguments of :func:`run_chunk` for it."""
+def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int, chunks) -> tuple:
+    """:func:`run_chunk` for each ``(omega_T, size, index, chunk)`` of ``chunks``, in one pass.
+
+    Returns the results as columns, one entry per chunk (:func:`tally_columns`):
+    ``(transmitted, undecided, evaluations, energy sums)``. Every chunk draws
+    from its own stream, exactly as :func:`run_chunk` does; the trajectories
+    of all of them then run in one call of the integrator (a trajectory's
+    outcome and step count do not depend on the batch it runs in), and the
+    counts and sums are taken chunk by chunk on the same arrays. The results
+    are therefore bitwise those of :func:`run_chunk`, while the fixed cost
+    of a call (the integrator's set-up, a task's dispatch, the results'
+    transfer) is paid once for many small chunks: with few trials per
+    temperature, the cost follows the number of trajectories rather than of
+    temperatures (see :data:`CHUNK_TRIALS`).
+    """
+    drawn = [_draw(experiment, model, omega_T, size, seed, index, chunk) for omega_T, size, index, chunk in chunks]
+    if len(drawn) == 1:
+        states = drawn[0]
+        result = run(model, states, integrator, frozen=is_frozen(experiment))
+        return tally_columns([_tally(experiment, model, states, result.outcome, result.evaluations)])
+    states = np.concatenate(drawn)
+    result = run(model, states, integrator, frozen=is_frozen(experiment))
+    sizes = np.array([part.shape[0] for part in drawn])
+    if np.any(sizes != 1):
+        out, start = [], 0
+        for size, part in zip(sizes, drawn):
+            stop = start + size
+            out.append(_tally(experiment, model, part, result.outcome[start:stop], result.evaluations[start:stop]))
+            start = stop
+        return tally_columns(out)
+    # one trial per chunk: _tally's sums are sums of one term (or none), taken here for all chunks at
+    # once; the energies are the same elementwise arithmetic on the same numbers
+    energy = model.particle_energy(states[:, 1]) + model.oscillator_energy(states[:, 2], states[:, 3])
+    if EXPERIMENT_REGISTRY[experiment].gate == "levels":
+        energy -= 0.5
+    outcome = result.outcome
+    decided, tr = outcome != UNDECIDED, outcome == 1
+    square = energy ** 2
+    sums = np.stack([np.where(decided, energy, 0.0), np.where(decided, square, 0.0),
+                     np.where(tr, energy, 0.0), np.where(tr, square, 0.0)], axis=1)
+    return (tr.astype(np.int64), (~decided).astype(np.int64), np.asarray(result.evaluations, dtype=np.int64), sums)
+
+
+def tally_columns(results) -> tuple:
+    """Results of :func:`run_chunk` (a list of tuples) as the columns :func:`run_chunks` returns."""
+    n = len(results)
+    return (np.fromiter((r[0] for r in results), np.int64, n), np.fromiter((r[1] for r in results), np.int64, n),
+            np.fromiter((r[2] for r in results), np.int64, n),
+            np.array([r[3] for r in results], dtype=float).reshape(n, 4))
+
+
+def batch_tasks(experiment, model, omega_T, trials, seed, integrator):
+    """The work units of one ensemble grouped into tasks of at most :data:`CHUNK_TRIALS` trials.
+
+    Returns ``(units, tasks, spans)``: ``units[k] = (temperature index,
+    chunk, size)`` in a fixed order (each drawing from the stream of
+    :func:`run_chunk`); ``tasks[j]`` the arguments of :func:`run_chunks` for the consecutive
+    units ``units[spans[j]:spans[j + 1]]``. With at least ``CHUNK_TRIALS``
+    trials per temperature each task is one unit, as before; with fewer,
+    the units of many temperatures share one task.
+    """
     units = list(_chunks(omega_T.size, trials))
-    tasks = [(experiment, model, float(omega_T[i]), size, seed, i, c, integrator) for i, c, size in units]
-    return units, tasks
+    spans, size = [0], 0
+    for k, unit in enumerate(units):
+        if size and size + unit[2] > CHUNK_TRIALS:
+            spans.append(k)
+            size = 0
+        size += unit[2]
+    spans.append(len(units))
+    tasks = [(experiment, model, integrator, seed,
+              [(float(omega_T[i]), n, i, c) for i, c, n in units[spans[j]: spans[j + 1]]])
+             for j in range(len(spans) - 1)]
+    return units, tasks, spans
 
 
 def assemble(experiment, model, omega_T, trials, seed, integrator, units, chunk_results) -> "Transmission":
-    """Combine the results of :func:`run_chunk` (in task order) into a :class:`Transmission`.
+    """Combine the results of the ``units`` into a :class:`Transmission`.
 
-    Sums run in the fixed order of the units, so the result is bitwise the
-    same however and wherever the chunks ran.
+    ``chunk_results``: one :func:`run_chunk` tuple per unit, in the units'
+    order, or the same as columns (:func:`tally_columns`, as
+    :func:`run_chunks` returns them, joined in order). Sums run in the fixed
+    order of the units, so the result is bitwise the same however and
+    wherever the chunks ran.
     """
+    tr, und, ev, sums = chunk_results if isinstance(chunk_results, tuple) else tally_columns(chunk_results)
+    index = np.fromiter((u[0] for u in units), np.int64, len(units))
     transmitted = np.zeros(omega_T.size, dtype=np.int64)
     undecided = np.zeros(omega_T.size, dtype=np.int64)
     energy_sums = np.zeros((omega_T.size, 4))
-    evaluations = 0
-    for (i, _, _), (tr, und, ev, sums) in zip(units, chunk_results):
-        transmitted[i] += tr
-        undecided[i] += und
-        evaluations += ev
-        energy_sums[i] += sums
+    np.add.at(transmitted, index, tr)
+    np.add.at(undecided, index, und)
+    np.add.at(energy_sums, index, sums)  # unbuffered: in the units' order, as a loop would
     return Transmission(experiment, model, integrator.name, omega_T, trials, seed,
-                        transmitted, undecided, evaluations, energy_sums)
+                        transmitted, undecided, int(ev.sum()), energy_sums)
+
+
+def join_columns(blocks) -> tuple:
+    """Columns of consecutive tasks (each from :func:`run_chunks`) joined in order."""
+    return tuple(np.concatenate([b[k] for b in blocks]) for k in range(4))
 
 
 def _compute(experiment, model, omega_T, trials, seed, integrator, engine_version,
@@ -268,15 +363,15 @@ def _compute(experiment, model, omega_T, trials, seed, integrator, engine_versio
 
     from . import parallel
 
-    units, tasks = chunk_tasks(experiment, model, omega_T, trials, seed, integrator)
-    results = [None] * len(tasks)
+    units, tasks, spans = batch_tasks(experiment, model, omega_T, trials, seed, integrator)
+    blocks = [None] * len(tasks)
     label = f"{experiment} s={model.s:g} M={model.M:g}"
     with tqdm(total=omega_T.size * trials, unit="traj", unit_scale=True, desc=label,
               disable=not progress, leave=False, smoothing=0.05) as bar:
-        for k, out in parallel.run(run_chunk, tasks, n_jobs=n_jobs, ordered=False):
-            results[k] = out
-            bar.update(units[k][2])
-    return assemble(experiment, model, omega_T, trials, seed, integrator, units, results)
+        for j, out in parallel.run(run_chunks, tasks, n_jobs=n_jobs, ordered=False):
+            blocks[j] = out
+            bar.update(sum(u[2] for u in units[spans[j]: spans[j + 1]]))
+    return assemble(experiment, model, omega_T, trials, seed, integrator, units, join_columns(blocks))
 
 
 METHODS = ("montecarlo", "quadrature", "quantum")

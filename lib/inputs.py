@@ -54,6 +54,11 @@ QUANTUM_TOLERANCE_RANGE = (1e-8, 0.5)
 """Relative accuracy of method='quantum': below 1e-8 rounding in the propagator and the rules dominates."""
 
 
+class ToleranceWarning(RuntimeWarning):
+    """A method's error estimate exceeds the requested tolerance: its limits stopped the refinement
+    first (the result's ``tolerance_met`` is False). Raised by ``method='quadrature'`` and ``'quantum'``."""
+
+
 def check_energies(values, name: str = "energy") -> np.ndarray:
     """Total energies of a scattering solve: a flat, non-empty list, each in :data:`SCATTERING_ENERGY_RANGE`."""
     if values is None or isinstance(values, (str, bytes)):
@@ -112,6 +117,35 @@ def check_range(name: str, value, bounds, *, exclude_high: bool = False) -> floa
     return v
 
 
+def check_free_start(model, tolerance: float) -> None:
+    """Refuse a start point ``x0`` inside the interaction, for methods that assume a free start.
+
+    The interaction at the start is at most :math:`U_0 e^{-x_0^2/2\\lambda^2}`
+    (at :math:`y = s`), so the particle starts free, with the interaction
+    below ``tolerance`` :math:`U_0`, when
+    :math:`|x_0| \\ge \\lambda\\sqrt{2\\ln(1/\\mathrm{tolerance})}`, i.e.
+    :math:`\\lambda \\le |x_0|/\\sqrt{2\\ln(1/\\mathrm{tolerance})}`. A method
+    whose initial states are those of a particle arriving from infinity
+    (scattering) describes the experiments' ensembles, which launch the
+    particle at ``x0`` with the drawn energy as its kinetic energy, only
+    then. ``ValueError`` (one line naming lambda, x0 and the bound) otherwise;
+    no interaction (``U0 = 0``) is always a free start. (The quadrature over
+    the transmitting set needs no such check: it launches at ``x0`` itself
+    when ``x0`` lies inside the interaction, :func:`lib.transmitting.reference_position`.)
+    """
+    tol = check_finite("free-start tolerance", tolerance)
+    if not 0.0 < tol < 1.0:
+        raise ValueError(f"free-start tolerance must be between 0 and 1 (exclusive), got {tol!r}")
+    if model.U0 == 0.0:
+        return
+    reach = math.sqrt(2.0 * math.log(1.0 / tol))
+    if model.x0 > -model.lam * reach:
+        raise ValueError(f"x0 = {model.x0:g} lies inside the interaction for lambda = {model.lam:g} (U(x0) up to "
+                         f"{math.exp(-0.5 * (model.x0 / model.lam) ** 2):.2g} U0, more than {tol:g} U0): this method "
+                         f"needs x0 <= {-model.lam * reach:.4g} at this lambda, or lambda <= "
+                         f"{abs(model.x0) / reach:.3g} at this x0")
+
+
 def check_integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None,
                   what: str | None = None) -> int:
     """Return ``value`` as an int, or raise ``ValueError`` naming ``name``.
@@ -162,8 +196,11 @@ def check_temperatures(omega_T) -> np.ndarray:
         for value in raw:  # names the offending entry
             check_finite("temperature", value)
     arr = raw.astype(float)
-    for value in arr:
-        check_finite("temperature", value, positive=True, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])
+    low, high = TEMPERATURE_RANGE
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(arr) & (arr >= low) & (arr <= high))
+    if bad.any():  # the first offending value, with check_finite's message
+        check_finite("temperature", arr[bad][0], positive=True, low=low, high=high)
     return arr
 
 

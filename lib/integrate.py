@@ -37,6 +37,7 @@ import numpy as np
 from . import kernels
 from .inputs import check_integer
 from .model import Model, check_finite
+from .records import record
 from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
 
 REFLECTED = kernels.REFLECTED
@@ -167,7 +168,7 @@ def _as_states(states) -> np.ndarray:
     return u
 
 
-@dataclass(frozen=True)
+@record
 class Outcomes:
     """Outcomes of a batch of trajectories.
 
@@ -233,7 +234,7 @@ def run(model: Model, states, integrator="adaptive", *, frozen: bool = False,
     return Outcomes(outcome, evaluations)
 
 
-@dataclass(frozen=True)
+@record
 class Trajectory:
     """A recorded trajectory (lab frame).
 

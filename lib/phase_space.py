@@ -22,7 +22,6 @@ published scripts at github.com/rodin-physics/oscillator-activation differ):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from .inputs import check_integer, check_jobs
 from .experiments import initial_states
 from .integrate import TRANSMITTED, Integrator, get_integrator, run
 from .model import Model, check_finite
+from .records import record
 
 CONVENTIONS = ("paper-text", "published-script")
 
@@ -79,7 +79,7 @@ def grid_states(model: Model, phase: float, particle_energy, oscillator_energy,
     return initial_states(ep.ravel(), y0.ravel(), vy0.ravel(), model)
 
 
-@dataclass(frozen=True)
+@record
 class PhaseSpaceMap:
     """Outcome over an (E_particle, E_oscillator) grid at one phase.
 

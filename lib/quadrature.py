@@ -68,13 +68,13 @@ so :math:`E_a = E_\mathrm{min} + \omega_T/2 + o(\omega_T)`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
 from .model import Model, check_finite
-from .inputs import check_integer
+from .inputs import ToleranceWarning, check_integer
+from .records import record
 from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_GRID, MAX_LEVEL,
                            MIN_ENERGY_NODE_SPACING, PHASED, TransmittingSet, gate_nodes, transmitting_set)
 
@@ -158,7 +158,7 @@ def _joint_above(beta, n_max, top):
     return F, dF
 
 
-@dataclass(frozen=True)
+@record
 class Quadrature:
     """Transmission probability and activation energy from the transmitting set.
 
@@ -180,6 +180,14 @@ class Quadrature:
         :math:`E_\\mathrm{min}`, the lowest (total) energy in :math:`\\mathcal{A}`.
     n_max, phases, scan, energy_tol, tolerance
         Resolution of the transmitting set used, and the requested tolerance.
+    tolerance_met : bool
+        Whether the estimated relative error of :attr:`probability` is within
+        ``tolerance`` at every temperature (where :math:`\\mathcal{P}` is at
+        least the ``p_floor`` asked for). False when the refinement's limits
+        stopped it first; :func:`transmission_quadrature` then warns.
+
+    Records compare by value (arrays elementwise, one bool) and hash
+    accordingly (:mod:`lib.records`).
     """
 
     experiment: str
@@ -196,6 +204,7 @@ class Quadrature:
     scan: int
     energy_tol: float
     tolerance: float
+    tolerance_met: bool
     integrator: str = "adaptive"
 
     @property
@@ -210,7 +219,7 @@ class Quadrature:
             "probability": self.probability.tolist(), "error": self.error.tolist(),
             "activation_energy": self.activation_energy.tolist(),
             "activation_error": self.activation_error.tolist(),
-            "lowest_energy": self.lowest_energy, "tolerance": self.tolerance,
+            "lowest_energy": self.lowest_energy, "tolerance": self.tolerance, "tolerance_met": self.tolerance_met,
             "n_max": self.n_max, "phases": self.phases, "scan": self.scan,
             "energy_tol": self.energy_tol,
         }
@@ -451,11 +460,13 @@ def error_by_level(experiment: str, ts: TransmittingSet, omega_T, which: str = "
     return SAFETY[which] * share
 
 
-def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float = DEFAULT_TOLERANCE
-               ) -> Quadrature:
+def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float = DEFAULT_TOLERANCE,
+               p_floor: float = 0.0) -> Quadrature:
     """:math:`\\mathcal{P}(\\omega_T)` and :math:`E_a(\\omega_T)` of ``experiment`` from ``ts``.
 
     ``ts`` must hold the gate states the experiment needs (its ``gate`` in the registry).
+    ``tolerance_met`` tells whether the error estimate is within ``tolerance``
+    times :math:`\\mathcal{P}` at every temperature where :math:`\\mathcal{P} \\ge` ``p_floor``.
     """
     from .ensemble import check_temperatures
 
@@ -495,8 +506,10 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
                   + np.abs(Ea + dPl / Pl) + 0.5 * np.abs(dPw / Pw - dPn / Pn)
                   + parts["tail"] / P * (ts.n_max + 1 + np.abs(Ea)))
     lowest = low_temperature_limit(ts, experiment)["lowest_energy"]
+    with np.errstate(divide="ignore", invalid="ignore"):  # the criterion of transmission_quadrature's refinement
+        met = bool(np.all(np.where(P >= p_floor, error / P, 0.0) <= tolerance))
     return Quadrature(experiment, ts.model, omega_T, P, error, Ea, ea_err, parts, lowest,
-                      ts.n_max, ts.initial_phases, int(ts.scan.max()), ts.energy_tol, float(tolerance),
+                      ts.n_max, ts.initial_phases, int(ts.scan.max()), ts.energy_tol, float(tolerance), met,
                       ts.integrator)
 
 
@@ -571,8 +584,25 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
     n_jobs = check_jobs(n_jobs)
     func = cache.cached(_transmission_quadrature, ignore=("n_jobs", "progress")) if use_cache \
         else _transmission_quadrature
-    return func(experiment, model, omega_T, tolerance, phases, scan, refine, integrator, p_floor, cache.ENGINE_VERSION,
-                n_jobs=n_jobs, progress=progress, use_cache=use_cache)
+    result = func(experiment, model, omega_T, tolerance, phases, scan, refine, integrator, p_floor,
+                  cache.ENGINE_VERSION, n_jobs=n_jobs, progress=progress, use_cache=use_cache)
+    if not result.tolerance_met:
+        warn_tolerance(result, p_floor, fixed=[n for n, v in (("phases", phases), ("scan", scan)) if v is not None])
+    return result
+
+
+def warn_tolerance(result: Quadrature, p_floor: float = 0.0, fixed=()) -> None:
+    """One line: the tolerance was not met, where, by how much, and what stopped the refinement."""
+    import warnings
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(result.probability >= p_floor, result.error / result.probability, 0.0)
+    k = int(np.nanargmax(np.where(np.isnan(rel), np.inf, rel)))
+    limits = (f"{' and '.join(fixed)} fixed by the caller" if fixed else
+              f"the refinement reached its limits ({MAX_PHASES} phases and {MAX_SCAN} energies per gate level)")
+    warnings.warn(f"quadrature tolerance {result.tolerance:g} not met: estimated relative error of P "
+                  f"{rel[k]:.2g} at omega_T = {result.omega_T[k]:g} ({limits}); tolerance_met is False",
+                  ToleranceWarning, stacklevel=3)
 
 
 def _transmission_quadrature(experiment, model, omega_T, tolerance, phases, scan, refine, integrator, p_floor,
@@ -596,7 +626,7 @@ def _transmission_quadrature(experiment, model, omega_T, tolerance, phases, scan
     while True:
         ts = transmitting_set(model, gate, phases=n_ph if phased else 1, scan=n_scan, reuse=ts, spacing=spacing,
                               **kw)
-        result = quadrature(experiment, ts, temps, tolerance)
+        result = quadrature(experiment, ts, temps, tolerance, p_floor)
         keep = result.probability >= p_floor
         rel = np.where(keep, result.relative_error, 0.0)
         worst = int(np.argmax(rel))
@@ -604,7 +634,7 @@ def _transmission_quadrature(experiment, model, omega_T, tolerance, phases, scan
             if temps.size == omega_T.size:
                 return result
             temps = omega_T
-            full = quadrature(experiment, ts, temps, tolerance)
+            full = quadrature(experiment, ts, temps, tolerance, p_floor)
             if np.all(np.where(full.probability >= p_floor, full.relative_error, 0.0) <= tolerance):
                 return full
             continue
@@ -630,7 +660,7 @@ def _transmission_quadrature(experiment, model, omega_T, tolerance, phases, scan
                 counts[grow] *= 2
                 break
         else:
-            return result if temps.size == omega_T.size else quadrature(experiment, ts, omega_T, tolerance)
+            return result if temps.size == omega_T.size else quadrature(experiment, ts, omega_T, tolerance, p_floor)
 
 
 ADAPT_TEMPERATURES = 48

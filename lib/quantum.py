@@ -88,7 +88,7 @@ from pathlib import Path
 import numpy as np
 
 from .experiments import check_experiment
-from .inputs import check_finite, check_integer
+from .inputs import ToleranceWarning, check_finite, check_integer
 from .model import Model
 from . import scattering as sc
 
@@ -695,7 +695,17 @@ def quantum_transmission(experiment: str, model: Model, omega_T, *, tolerance: f
                              f"{tolerance:g}: it needs gate levels up to {top}, more than {sc.MAX_CHANNELS - 200}")
     n_jobs = check_jobs(n_jobs)
     func = cache.cached(_compute, ignore=("n_jobs", "progress")) if use_cache else _compute
-    return func(experiment, model, omega_T, tolerance, p_floor, QUANTUM_VERSION, n_jobs=n_jobs, progress=progress)
+    result = func(experiment, model, omega_T, tolerance, p_floor, QUANTUM_VERSION, n_jobs=n_jobs, progress=progress)
+    if not result.tolerance_met:
+        import warnings
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(result.probability >= p_floor, result.relative_error, 0.0)
+        k = int(np.nanargmax(rel))
+        warnings.warn(f"quantum tolerance {tolerance:g} not met: estimated relative error of P {rel[k]:.2g} at "
+                      f"omega_T = {result.omega_T[k]:g} (the refinement reached its limits on rounds, energy order and sectors); "
+                      "tolerance_met is False", ToleranceWarning, stacklevel=2)
+    return result
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, cache
+from . import __version__, cache, files
 from .ensemble import DEFAULT_TRIALS, transmission_probability, show_progress
 from .experiments import figure_experiments, paper_temperatures
 from .model import Model
@@ -263,20 +263,72 @@ def phase_space_dataset(maps: dict, *, integrator: str):
     return ds
 
 
-def phase_maps(ds) -> dict:
-    """The maps held by a Fig. 3 dataset (:func:`phase_space_dataset`), keyed by ``(s, phase)``;
-    the inverse of :func:`phase_space_dataset`, bitwise."""
-    from .phase_space import PhaseSpaceMap
+FIG3_DIMS = ("impact", "phase", "oscillator_energy", "particle_energy")
+"""Dimensions of ``transmitted`` in a Fig. 3 dataset, in order."""
 
-    model = {k: float(ds.attrs[k]) for k in ("U0", "lam", "x0")}
+
+def phase_maps(ds) -> dict:
+    """The maps held by a Fig. 3 dataset (:func:`phase_space_dataset`), or the path of its file, keyed
+    by ``(s, phase)``; the inverse of :func:`phase_space_dataset`, bitwise.
+
+    What is read is checked as strictly as what is computed: the model's
+    attributes within their ranges, a known convention, finite phases,
+    energies within the phase map's ranges, outcomes 0 or 1. Anything else
+    (an edited or damaged file, or a sweep read as a map) is a one-line
+    ``ValueError`` naming the variable.
+    """
+    from .inputs import IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, X0_RANGE, check_finite, check_range
+    from .phase_space import CONVENTIONS, ENERGY_RANGE, MIN_PARTICLE_ENERGY, PhaseSpaceMap
+
+    ds, label = files.open_dataset(ds)
+    if "experiment" in ds.dims or "omega_T" in ds.dims:
+        raise ValueError(f"{label} is a sweep (P against temperature), not the maps of Fig. 3: read it with "
+                         "lib.sweeps.transmissions")
+    if "transmitted" not in ds.variables or tuple(ds["transmitted"].dims) != FIG3_DIMS:
+        raise ValueError(f"{label}: variable 'transmitted' over {', '.join(FIG3_DIMS)} is missing: not a Fig. 3 dataset")
+
+    def number(bounds, **kw):
+        return lambda name, v: check_range(name, v, bounds, **kw)
+
+    def text(allowed=None):
+        def check(name, v):
+            if not isinstance(v, str) or not v or (allowed is not None and v not in allowed):
+                shown = f"one of {', '.join(allowed)}" if allowed else "a name"
+                raise ValueError(f"must be {shown}, got {v!r}")
+            return v
+        return check
+
+    mass = files.attribute(ds, "mass", number(MASS_RANGE), label)
+    params = {k: files.attribute(ds, k, number(b, exclude_high=(k == "x0")), label)
+              for k, b in (("U0", U0_RANGE), ("lam", LAMBDA_RANGE), ("x0", X0_RANGE))}
+    convention = files.attribute(ds, "convention", text(CONVENTIONS), label)
+    integrator = files.attribute(ds, "integrator", text(), label)
+
+    def coordinate(name, check):
+        values = files.variable(ds, name, label)
+        try:
+            return np.array([check(name, v) for v in values], dtype=float)
+        except ValueError as exc:
+            raise ValueError(f"{label}: variable {name!r}: {exc}") from None
+
+    impacts = coordinate("impact", lambda n, v: check_range(n, v, IMPACT_RANGE))
+    phases = coordinate("phase", lambda n, v: check_finite(n, v))
+    particle = coordinate("particle_energy",
+                          lambda n, v: check_finite(n, v, low=MIN_PARTICLE_ENERGY, high=ENERGY_RANGE[1]))
+    oscillator = coordinate("oscillator_energy", lambda n, v: check_finite(n, v, low=0.0, high=ENERGY_RANGE[1]))
+    for name, values in (("impact", impacts), ("phase", phases), ("particle_energy", particle),
+                         ("oscillator_energy", oscillator)):
+        if np.unique(values).size != values.size:
+            raise ValueError(f"{label}: variable {name!r} must hold distinct values")
+    cube = files.counts(ds["transmitted"].values, "transmitted", label)
+    if cube.size and cube.max() > 1:
+        raise ValueError(f"{label}: variable 'transmitted' must hold 0 or 1, got {int(cube.max())}")
     out = {}
-    for s in ds["impact"].values:
-        for phi in ds["phase"].values:
-            cube = ds["transmitted"].sel(impact=s, phase=phi).transpose("oscillator_energy", "particle_energy")
+    for i, s in enumerate(impacts):
+        for j, phi in enumerate(phases):
             out[(float(s), float(phi))] = PhaseSpaceMap(
-                Model(M=float(ds.attrs["mass"]), s=float(s), **model), float(phi), str(ds.attrs["convention"]),
-                ds["particle_energy"].values.astype(float), ds["oscillator_energy"].values.astype(float),
-                cube.values.astype(bool), str(ds.attrs["integrator"]))
+                Model(M=mass, s=float(s), **params), float(phi), convention, particle.copy(), oscillator.copy(),
+                cube[i, j].astype(bool), integrator)
     return out
 
 
@@ -309,17 +361,27 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
     (a labelled xarray Dataset, NetCDF with the h5netcdf engine; open it
     with ``xarray.open_dataset``). Returns the paths written. The files
     depend only on the data: a rerun, or a run resumed from the cache after
-    an interruption, writes bitwise the same files (no time stamps; each
-    file is replaced whole).
+    an interruption, writes bitwise the same files (no time stamps).
+
+    A figure's three files are one set (:func:`lib.files.replace_set`):
+    written to temporary files first and renamed into place together, the
+    JSON last, with the SHA-256 of the other two under ``"files"``; a
+    failure while writing replaces none of them, and two runs writing to one
+    folder leave the set of one of them (:func:`read_figure` checks a set).
+    A run whose files were replaced meanwhile by another run's different
+    ones says so in one warning.
     """
-    from .sweeps import transmissions, write_dataset
+    from .sweeps import _write_netcdf, transmissions
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     for fig in figures:
         if fig not in FIGURES:
             raise ValueError(f"figure must be one of 3, 4, 5 or all; got {fig!r}")
+    names = {fig: figure_files(fig) for fig in figures}
+    before = {fig: {name: files.snapshot(out / name) for name in names[fig]} for fig in figures}
+    written = []
+    for fig in figures:
         meta = {"figure": fig, "lib_version": __version__, "engine_version": cache.ENGINE_VERSION,
                 "protocol": _protocol(fig, trials, seed, integrator)}
         arrays = {}
@@ -344,11 +406,63 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
                 panels.append({"key": key, **r.to_dict()})
             arrays["temperature"] = paper_temperatures()
         meta["panels"] = panels
-        jpath, npath = out / f"figure{fig}.json", out / f"figure{fig}.npz"
-        _replace(jpath, json.dumps(meta, indent=1).encode())
-        _replace(npath, _npz_bytes(arrays))
-        written += [jpath, npath, write_dataset(dataset, out / f"figure{fig}.nc")]  # also whole or nothing
+        jname, npzname, ncname = names[fig]
+
+        def manifest(hashes, meta=meta):
+            return json.dumps({**meta, "files": hashes}, indent=1).encode()
+
+        # the set is replaced whole or not at all, the JSON (naming the others' SHA-256) last
+        files.replace_set(out, {npzname: _npz_bytes(arrays), ncname: lambda path, ds=dataset: _write_netcdf(ds, path)},
+                          (jname, manifest), since=before[fig])
+        written += [out / jname, out / npzname, out / ncname]
     return written
+
+
+def figure_files(figure: str) -> tuple[str, str, str]:
+    """The names of Fig. ``figure``'s files: ``figureN.json`` (the manifest), ``.npz``, ``.nc``."""
+    return f"figure{figure}.json", f"figure{figure}.npz", f"figure{figure}.nc"
+
+
+def read_figure(folder, figure: str) -> dict:
+    """The files :func:`reproduce` wrote for Fig. ``figure`` in ``folder``, checked as one set.
+
+    Returns ``{"meta", "arrays", "dataset"}``: the JSON, the NPZ arrays and
+    the Dataset (checked by :func:`phase_maps` or
+    :func:`lib.sweeps.transmissions`). The files are read under a shared lock
+    (a concurrent :func:`reproduce` renames its set under an exclusive one)
+    and each must match the SHA-256 the JSON records, so a set mixed from two
+    runs, or a damaged file, is a one-line ``ValueError``.
+    """
+    import io
+
+    import xarray as xr
+
+    from .sweeps import transmissions
+
+    if figure not in FIGURES:
+        raise ValueError(f"figure must be one of {', '.join(FIGURES)}; got {figure!r}")
+    jname, npzname, ncname = figure_files(figure)
+
+    def recorded(data):
+        try:
+            hashes = json.loads(data)["files"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{jname} in {str(folder)!r} does not list its files (written by an older "
+                             "version, or damaged): write the figure again") from None
+        if not isinstance(hashes, dict) or set(hashes) != {npzname, ncname}:
+            raise ValueError(f"{jname}: 'files' must list {npzname} and {ncname}")
+        return hashes
+
+    data = files.read_set(folder, jname, recorded)
+    with np.load(io.BytesIO(data[npzname]), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    with xr.open_dataset(io.BytesIO(data[ncname]), engine="h5netcdf") as ds:
+        dataset = ds.load()
+    if figure == "3":
+        phase_maps(dataset)
+    else:
+        transmissions(dataset)
+    return {"meta": json.loads(data[jname]), "arrays": arrays, "dataset": dataset}
 
 
 def _npz_bytes(arrays: dict) -> bytes:
@@ -365,14 +479,3 @@ def _npz_bytes(arrays: dict) -> bytes:
             with zf.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
     return buffer.getvalue()
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary file renamed into place: never half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -30,16 +30,18 @@ Files
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
-from . import cache
-from .ensemble import (DEFAULT_TRIALS, PROGRESS_MIN_TRIALS, MAX_TRAJECTORIES, Transmission, _compute, assemble, check_jobs,
-                       check_method, check_seed, check_temperatures, check_trials, chunk_tasks,
-                       run_chunk, show_progress)
+from . import cache, files
+from .ensemble import (DEFAULT_TRIALS, PROGRESS_MIN_TRIALS, MAX_TRAJECTORIES, Transmission, _compute, assemble,
+                       batch_tasks, check_jobs, check_method, check_seed, check_temperatures, check_trials,
+                       join_columns, run_chunks, show_progress)
 from .experiments import check_experiment
 from .integrate import get_integrator
-from .model import Model, check_finite
+from .inputs import IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, check_range
+from .model import Model
 
 DIMS = ("experiment", "impact", "mass", "U0", "lam")
 """Grid dimensions of a sweep, in order; ``omega_T`` follows."""
@@ -53,15 +55,43 @@ MAX_POINTS = 1_000_000
 _UNSET = object()
 
 
-def _axis(name, values, *, positive=False, nonnegative=False):
-    """One grid axis as a tuple of distinct floats (a number or a sequence of numbers)."""
-    seq = [values] if np.ndim(values) == 0 else list(np.asarray(values, dtype=object).ravel())
+def _axis(name, values, bounds):
+    """One grid axis as a tuple of distinct floats within ``bounds``: a number or a flat list of numbers.
+
+    Every axis is checked alike (the temperatures too, by :func:`_temperatures`):
+    a nested list is refused, not flattened, and each value must lie in its
+    physical range (:mod:`lib.inputs`).
+    """
+    what = f"{name} must be a number or a flat list of numbers"
+    if values is None or isinstance(values, (str, bytes)):
+        raise ValueError(f"{what}, got {values!r}")
+    try:
+        raw = np.asarray(values, dtype=object)
+    except ValueError:
+        raise ValueError(what) from None
+    if raw.ndim > 1:
+        raise ValueError(f"{what}, got a list of {raw.ndim} dimensions")
+    seq = [raw.item()] if raw.ndim == 0 else list(raw)
     if not seq:
-        raise ValueError(f"{name} must be a number or a non-empty list of numbers")
-    out = tuple(check_finite(name, v, positive=positive, nonnegative=nonnegative) for v in seq)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} values must be distinct, got {list(out)!r}")
+        raise ValueError(f"{what}, got an empty list")
+    out = tuple(check_range(name, v, bounds) for v in seq)
+    _distinct(name, out)
     return out
+
+
+def _distinct(name, values):
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{name} values must be distinct; {v!r} appears more than once")
+        seen.add(v)
+
+
+def _temperatures(omega_T) -> np.ndarray:
+    """The temperature axis: as :func:`lib.inputs.check_temperatures`, and distinct like every other axis."""
+    temps = check_temperatures(omega_T)
+    _distinct("temperature", temps.tolist())
+    return temps
 
 
 def _experiments(values):
@@ -76,18 +106,30 @@ def _experiments(values):
 
 
 def _quadrature_point(experiment, model, omega_T, tolerance, integrator, engine_version):
-    """One quadrature grid point, computed in this process without the block cache."""
+    """One quadrature grid point, computed in this process without the block cache (a tolerance
+    not met is reported once for the sweep, by :func:`_quadrature`, not by each worker)."""
+    import warnings
+
+    from .inputs import ToleranceWarning
     from .quadrature import transmission_quadrature
 
-    return transmission_quadrature(experiment, model, omega_T, tolerance=tolerance, integrator=integrator,
-                                   n_jobs=1, progress=False, use_cache=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ToleranceWarning)
+        return transmission_quadrature(experiment, model, omega_T, tolerance=tolerance, integrator=integrator,
+                                       n_jobs=1, progress=False, use_cache=False)
 
 
 def _quantum_point(experiment, model, omega_T, tolerance, version):
-    """One grid point of the exact quantum model (lib.quantum), computed in this process without its own cache."""
+    """One grid point of the exact quantum model (lib.quantum), computed in this process without its own cache
+    (a tolerance not met is reported once for the sweep, by :func:`_warn_missed`)."""
+    import warnings
+
+    from .inputs import ToleranceWarning
     from .quantum import quantum_transmission
 
-    return quantum_transmission(experiment, model, omega_T, tolerance=tolerance, n_jobs=1, use_cache=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ToleranceWarning)
+        return quantum_transmission(experiment, model, omega_T, tolerance=tolerance, n_jobs=1, use_cache=False)
 
 
 def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega_T,
@@ -135,15 +177,16 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
 
     experiments = _experiments(experiment)
     axes = {"experiment": experiments,
-            "impact": _axis("impact", impact),
-            "mass": _axis("mass", mass, positive=True),
-            "U0": _axis("U0", U0, nonnegative=True),
-            "lam": _axis("lam", lam, positive=True)}
-    temps = check_temperatures(omega_T)
+            "impact": _axis("impact", impact, IMPACT_RANGE),
+            "mass": _axis("mass", mass, MASS_RANGE),
+            "U0": _axis("U0", U0, U0_RANGE),
+            "lam": _axis("lam", lam, LAMBDA_RANGE)}
+    temps = _temperatures(omega_T)
     method = check_method(method)
+    n_points = math.prod(len(v) for v in axes.values())  # from the axis lengths, before any list of points
+    if n_points > MAX_POINTS:
+        raise ValueError(f"a sweep must have at most {MAX_POINTS} grid points, got {n_points}")
     points = list(itertools.product(*axes.values()))
-    if len(points) > MAX_POINTS:
-        raise ValueError(f"a sweep must have at most {MAX_POINTS} grid points, got {len(points)}")
     integ = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)
     if method == "montecarlo":
@@ -196,65 +239,80 @@ def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
     if memorized is not None and cache.cache_dir() is None:
         memorized = None
     results = [None] * len(points)
-    pending = []  # (point index, units, first task index)
+    pending = []  # (point index, units, spans, first task index)
     tasks = []
     for p, (e, model) in enumerate(_models(points)):
         args = (e, model, temps, trials, seed, integ, cache.ENGINE_VERSION)
         if memorized is not None and memorized.check_call_in_cache(*args):
             results[p] = memorized(*args)
             continue
-        units, point_tasks = chunk_tasks(e, model, temps, trials, seed, integ)
-        pending.append((p, units, len(tasks)))
+        units, point_tasks, spans = batch_tasks(e, model, temps, trials, seed, integ)
+        pending.append((p, units, spans, len(tasks)))
         tasks += point_tasks
     total = len(points) * temps.size * trials
     show = show_progress(progress, total)
     owner = np.empty(len(tasks), dtype=np.int64)  # task -> entry of pending
-    for j, (_, units, start) in enumerate(pending):
-        owner[start: start + len(units)] = j
-    left = [len(units) for _, units, _ in pending]
-    chunk_results = [None] * len(tasks)
+    for j, (_, _, spans, start) in enumerate(pending):
+        owner[start: start + len(spans) - 1] = j
+    left = [len(spans) - 1 for _, _, spans, _ in pending]
+    blocks = [None] * len(pending)
     with tqdm(total=total, initial=(len(points) - len(pending)) * temps.size * trials, unit="traj",
               unit_scale=True, desc="sweep", disable=not show, smoothing=0.05) as bar:
-        for k, out in parallel.run(run_chunk, tasks, n_jobs=n_jobs, ordered=False):
-            chunk_results[k] = out
+        for k, out in parallel.run(run_chunks, tasks, n_jobs=n_jobs, ordered=False):
             j = int(owner[k])
-            p, units, start = pending[j]
-            bar.update(units[k - start][2])
+            p, units, spans, start = pending[j]
+            if blocks[j] is None:
+                blocks[j] = [None] * (len(spans) - 1)
+            blocks[j][k - start] = out
+            bar.update(sum(u[2] for u in units[spans[k - start]: spans[k - start + 1]]))
             left[j] -= 1
             if left[j] == 0:  # the point is complete: assemble it and store it at once
                 e, model = _models([points[p]])[0]
-                results[p] = assemble(e, model, temps, trials, seed, integ, units,
-                                      chunk_results[start: start + len(units)])
-                for i in range(start, start + len(units)):
-                    chunk_results[i] = None
+                results[p] = assemble(e, model, temps, trials, seed, integ, units, join_columns(blocks[j]))
+                blocks[j] = None
                 if memorized is not None:
                     memorized.store(results[p], e, model, temps, trials, seed, integ, cache.ENGINE_VERSION)
     return results
 
 
 def _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache):
-    from tqdm.auto import tqdm
-
-    from . import parallel
-
     tasks = [(e, model, temps, tolerance, integ, cache.ENGINE_VERSION) for e, model in _models(points)]
-    show = show_progress(progress, PROGRESS_MIN_TRIALS)  # points are long: like a long ensemble
-    with tqdm(total=len(tasks), unit="point", desc="sweep", disable=not show) as bar:
-        return parallel.cached_run(_quadrature_point, tasks, n_jobs=n_jobs, use_cache=use_cache,
-                                   ordered=False, on_result=lambda k, r: bar.update())
+    return _warn_missed("quadrature", tolerance, _run_points(_quadrature_point, tasks, n_jobs, progress, use_cache))
 
 
 def _quantum(points, temps, tolerance, n_jobs, progress, use_cache):
-    from tqdm.auto import tqdm
-
-    from . import parallel
     from .quantum import QUANTUM_VERSION
 
     tasks = [(e, model, temps, tolerance, QUANTUM_VERSION) for e, model in _models(points)]
-    show = show_progress(progress, PROGRESS_MIN_TRIALS)
+    return _warn_missed("quantum", tolerance, _run_points(_quantum_point, tasks, n_jobs, progress, use_cache))
+
+
+def _run_points(func, tasks, n_jobs, progress, use_cache):
+    """``func(*task)`` for every grid point (each cached whole), with one progress bar over the points."""
+    from tqdm.auto import tqdm
+
+    from . import parallel
+
+    show = show_progress(progress, PROGRESS_MIN_TRIALS)  # points are long: like a long ensemble
     with tqdm(total=len(tasks), unit="point", desc="sweep", disable=not show) as bar:
-        return parallel.cached_run(_quantum_point, tasks, n_jobs=n_jobs, use_cache=use_cache,
+        return parallel.cached_run(func, tasks, n_jobs=n_jobs, use_cache=use_cache,
                                    ordered=False, on_result=lambda k, r: bar.update())
+
+
+def _warn_missed(method, tolerance, results):
+    """One warning for the sweep when the tolerance was not met at some grid points; ``results`` unchanged."""
+    missed = [r for r in results if not r.tolerance_met]
+    if missed:
+        import warnings
+
+        from .inputs import ToleranceWarning
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            worst = max(float(np.nanmax(r.relative_error)) for r in missed)
+        warnings.warn(f"{method} tolerance {tolerance:g} not met at {len(missed)} of {len(results)} grid points "
+                      f"(estimated relative error of P up to {worst:.2g}; the refinement reached its limits); "
+                      "see the variable tolerance_met", ToleranceWarning, stacklevel=4)
+    return results
 
 
 def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrator: str, **attrs):
@@ -275,7 +333,8 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
     Quadrature
         ``probability``, ``error``, ``activation_energy``,
         ``activation_error``, and per point ``lowest_energy`` (the lowest
-        energy of the transmitting set) and ``n_max``.
+        energy of the transmitting set), ``n_max`` and ``tolerance_met``
+        (whether the error estimate is within the tolerance everywhere).
 
     Attributes: ``method``, ``integrator``, ``engine_version``,
     ``lib_version``, ``x0`` and the given ``attrs`` (seed and trials, or
@@ -320,6 +379,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
             "activation_error": (full, per_temperature(lambda r: r.activation_error)),
             "lowest_energy": (grid_dims, per_point(lambda r: r.lowest_energy)),
             "n_max": (grid_dims, per_point(lambda r: r.n_max, np.int64)),
+            "tolerance_met": (grid_dims, per_point(lambda r: r.tolerance_met, bool)),
         }
     elif method == "quantum":
         data = {
@@ -351,7 +411,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         "evaluations": "derivative evaluations spent",
         "lowest_energy": "lowest total energy of the transmitting set",
         "n_max": "highest gate level of the quadrature",
-        "tolerance_met": "whether the error estimate met the tolerance at every temperature",
+        "tolerance_met": "whether the error estimate is within the tolerance at every temperature",
         "energy_sums": "sums over the decided trials of E and E^2, all and transmitted (Tolman's estimate)",
     }
     for name, text in descriptions.items():
@@ -365,8 +425,16 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
     return ds
 
 
+AXIS_RANGES = {"impact": IMPACT_RANGE, "mass": MASS_RANGE, "U0": U0_RANGE, "lam": LAMBDA_RANGE}
+"""Allowed values of the numeric grid dimensions (:mod:`lib.inputs`)."""
+
+DERIVED = ("probability", "stderr", "ci95_low", "ci95_high", "activation_energy", "activation_stderr")
+"""Monte Carlo variables that follow from the counts and sums; a dataset's must equal them."""
+
+
 def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
-    """The Monte Carlo results held by ``ds``, as :class:`~lib.ensemble.Transmission`.
+    """The Monte Carlo results held by ``ds`` (a Dataset, or the path of a ``.nc`` or ``.zarr`` file),
+    as :class:`~lib.ensemble.Transmission`.
 
     The inverse of :func:`transmission_dataset`: every field (counts,
     energy sums, evaluations, seed, integrator, model) comes from the
@@ -375,30 +443,108 @@ def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
     are the tuples of the coordinates named in ``key``, in order (the book's
     ``(experiment, s, M)`` by default); the other grid dimensions must then
     have length one.
+
+    What is read is checked as strictly as what is computed: registered
+    experiments, parameters and temperatures within their ranges, the seed
+    and ``x0`` attributes, whole non-negative counts with at least one
+    trial and no more transmitted and undecided than trials, finite energy
+    sums, and every stored probability, error and interval equal to what
+    the counts give. Anything else (an edited or damaged file, a Fig. 3 or
+    quadrature dataset) is a one-line ``ValueError`` naming the variable.
     """
-    if ds.attrs.get("method") != "montecarlo":
-        raise ValueError(f"transmissions needs a Monte Carlo dataset, got method {ds.attrs.get('method')!r}")
+    from .experiments import check_experiment
+    from .inputs import X0_RANGE, check_seed
+
+    ds, label = files.open_dataset(ds)
+    if "phase" in ds.dims and "particle_energy" in ds.dims:
+        raise ValueError(f"{label} holds the maps of Fig. 3, not a sweep: read it with lib.reproduce.phase_maps")
+    method = files.attribute(ds, "method", lambda n, v: v, label)
+    if method != "montecarlo":
+        raise ValueError(f"transmissions needs a Monte Carlo dataset, got method {method!r} in {label}")
     key = tuple(key)
     unknown = [k for k in key if k not in DIMS]
     if unknown:
         raise ValueError(f"key must name dimensions among {DIMS}, got {unknown}")
+    for dim in (*DIMS, "omega_T"):
+        if dim not in ds.dims:
+            raise ValueError(f"{label}: dimension {dim!r} is missing: not a sweep dataset")
     spread = [d for d in DIMS if d not in key and ds.sizes.get(d, 1) != 1]
     if spread:
         raise ValueError(f"dimensions {spread} have more than one value: add them to key")
-    omega_T = np.asarray(ds["omega_T"].values, dtype=float)
+
+    def coordinate(name, check, distinct=True):
+        values = files.variable(ds, name, label)
+        try:
+            out = [check(v) for v in values]
+        except ValueError as exc:
+            raise ValueError(f"{label}: variable {name!r}: {exc}") from None
+        if distinct and len(set(out)) != len(out):
+            raise ValueError(f"{label}: variable {name!r} must hold distinct values")
+        return out
+
+    experiments = coordinate("experiment", lambda v: check_experiment(str(v)) if isinstance(v, str) else
+                             check_experiment(v))
+    grid = {d: coordinate(d, lambda v, d=d: check_range(d, v, AXIS_RANGES[d])) for d in AXIS_RANGES}
+    try:
+        omega_T = check_temperatures(files.variable(ds, "omega_T", label))
+    except ValueError as exc:
+        raise ValueError(f"{label}: variable 'omega_T': {exc}") from None
+    seed = files.attribute(ds, "seed", lambda n, v: check_seed(v), label)
+    x0 = files.attribute(ds, "x0", lambda n, v: check_range(n, v, X0_RANGE, exclude_high=True), label)
+
+    def name_check(n, v):
+        if not isinstance(v, str) or not v:
+            raise ValueError(f"must be the integrator's name, got {v!r}")
+        return v
+
+    integrator = files.attribute(ds, "integrator", name_check, label)
+    full = (*DIMS, "omega_T")
+
+    def counted(name, minimum=0, dims=full):
+        files.variable(ds, name, label)
+        return files.counts(ds[name].transpose(*dims).values, name, label, minimum=minimum)
+
+    transmitted, undecided = counted("transmitted"), counted("undecided")
+    trials = counted("trials", minimum=1)
+    evaluations = counted("evaluations", dims=DIMS)
+    if np.any(trials != trials[..., :1]):
+        raise ValueError(f"{label}: variable 'trials' must be the same at every temperature of a point")
+    over = transmitted + undecided > trials
+    if over.any():
+        name = "transmitted" if np.any(transmitted > trials) else "undecided"
+        raise ValueError(f"{label}: variable {name!r}: transmitted and undecided trials exceed 'trials' "
+                         f"({int(transmitted[over][0])} + {int(undecided[over][0])} > {int(trials[over][0])})")
+    sums = None
+    if "energy_sums" in ds.variables:
+        sums = np.asarray(ds["energy_sums"].transpose(*full, "moment").values, dtype=float)
+        if sums.shape[-1] != len(ENERGY_MOMENTS) or not np.all(np.isfinite(sums)) or np.any(sums[..., [1, 3]] < 0):
+            raise ValueError(f"{label}: variable 'energy_sums' must hold {len(ENERGY_MOMENTS)} finite sums per "
+                             "temperature, those of E^2 non-negative")
+    stored = {}
+    for name in DERIVED:
+        if name in ds.variables:
+            stored[name] = np.asarray(ds[name].transpose(*full).values, dtype=float)
+    for name in ("probability", "ci95_low", "ci95_high"):
+        if name in stored:
+            values = stored[name][np.isfinite(stored[name])]
+            if values.size and (values.min() < 0 or values.max() > 1):
+                bad = values[(values < 0) | (values > 1)][0]
+                raise ValueError(f"{label}: variable {name!r} must be between 0 and 1, got {bad!r}")
     out = {}
-    for point in itertools.product(*(ds[d].values for d in DIMS)):
-        sel = ds.sel(dict(zip(DIMS, point)))
-        experiment, s, M, U0, lam = (str(point[0]), *(float(v) for v in point[1:]))
-        trials = np.unique(sel["trials"].values)
-        if trials.size != 1:
-            raise ValueError("transmissions needs the same number of trials at every temperature")
-        sums = sel["energy_sums"].transpose("omega_T", "moment").values.astype(float) \
-            if "energy_sums" in sel else None
-        result = Transmission(experiment, Model(M=M, s=s, U0=U0, lam=lam, x0=float(ds.attrs["x0"])),
-                              str(ds.attrs["integrator"]), omega_T.copy(), int(trials[0]),
-                              int(ds.attrs["seed"]), sel["transmitted"].values.astype(np.int64),
-                              sel["undecided"].values.astype(np.int64), int(sel["evaluations"].values), sums)
+    for index in itertools.product(*(range(ds.sizes[d]) for d in DIMS)):
+        experiment = experiments[index[0]]
+        s, M, U0, lam = (grid[d][i] for d, i in zip(AXIS_RANGES, index[1:]))
+        result = Transmission(experiment, Model(M=M, s=s, U0=U0, lam=lam, x0=x0), integrator, omega_T.copy(),
+                              int(trials[index][0]), seed, transmitted[index].copy(), undecided[index].copy(),
+                              int(evaluations[index]), None if sums is None else sums[index].copy())
+        recomputed = {"probability": result.probability, "stderr": result.stderr,
+                      "ci95_low": result.ci95[0], "ci95_high": result.ci95[1]}
+        if sums is not None:
+            recomputed.update(activation_energy=result.activation_energy, activation_stderr=result.activation_stderr)
+        for name, values in recomputed.items():
+            if name in stored and not np.array_equal(stored[name][index], values, equal_nan=True):
+                raise ValueError(f"{label}: variable {name!r} does not match the counts it is computed from "
+                                 "(the dataset was edited or damaged)")
         values = dict(zip(DIMS, (experiment, s, M, U0, lam)))
         out[tuple(values[k] for k in key)] = result
     return out
@@ -407,40 +553,68 @@ def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
 FORMATS = (".nc", ".zarr")
 
 
-def check_output(path, name: str = "out"):
-    """The output format of ``path`` from its suffix: ``'netcdf'`` or ``'zarr'``; ValueError naming ``name`` otherwise."""
+def _is_zarr_store(path) -> bool:
     from pathlib import Path
 
-    suffix = Path(path).suffix.lower()
+    return any((Path(path) / name).exists() for name in (".zgroup", ".zattrs", ".zmetadata", "zarr.json"))
+
+
+def check_output(path, name: str = "out"):
+    """The output format of ``path`` from its suffix: ``'netcdf'`` or ``'zarr'``.
+
+    Everything writing it will need is checked here, before any work: the
+    suffix, the zarr package for ``.zarr``, and that an existing ``.zarr``
+    folder is a Zarr store (any other folder is never replaced). A
+    ``ValueError`` names ``name`` otherwise.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    suffix = path.suffix.lower()
     if suffix == ".nc":
         return "netcdf"
-    if suffix == ".zarr":
-        return "zarr"
-    raise ValueError(f"{name} must end in .nc (NetCDF) or .zarr, got {str(path)!r}")
+    if suffix != ".zarr":
+        raise ValueError(f"{name} must end in .nc (NetCDF) or .zarr, got {str(path)!r}")
+    try:
+        import zarr  # noqa: F401
+    except ImportError:
+        raise ValueError(f"{name} {str(path)!r}: writing .zarr needs the zarr package (pip install zarr); "
+                         "use .nc") from None
+    if path.exists() and not (path.is_dir() and (_is_zarr_store(path) or not any(path.iterdir()))):
+        raise ValueError(f"{name} {str(path)!r} exists and is not a Zarr store: refusing to replace it")
+    return "zarr"
 
 
-def write_dataset(ds, path):
+def _write_netcdf(ds, path) -> None:
+    """NetCDF with the h5netcdf engine, at ``path`` as given (callers make it a temporary file)."""
+    ds.to_netcdf(path, engine="h5netcdf")
+
+
+def write_dataset(ds, path, *, since=files.MISSING):
     """Write ``ds`` to ``path``: NetCDF with the h5netcdf engine (``.nc``) or Zarr (``.zarr``).
 
     Either opens again with ``xarray.open_dataset(path)`` (Zarr with
-    ``engine='zarr'``). Returns the path.
+    ``engine='zarr'``). The file (or Zarr folder) is written whole or not
+    at all: to a temporary name of this writer's own, then renamed over
+    ``path`` (:mod:`lib.files`), so a reader, or another writer of the same
+    path, never sees a part of it. ``since`` (a :func:`lib.files.snapshot`
+    of ``path`` taken before a long computation): if another process wrote
+    ``path`` meanwhile with other content, one warning says so. Returns the
+    path.
     """
     from pathlib import Path
 
     fmt = check_output(path)
     path = Path(path)
-    if fmt == "netcdf":
-        tmp = path.with_name(path.name + ".part")
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        tmp.replace(path)  # whole or nothing
-    else:
-        try:
+    with files.replacing(path, since=since) as tmp:
+        if fmt == "netcdf":
+            _write_netcdf(ds, tmp)
+        else:
             import zarr
-        except ImportError:
-            raise ValueError("writing .zarr needs the zarr package (pip install zarr); use .nc") from None
-        # Zarr format 2 stores the experiment names (fixed-width text), which format 3 does not yet specify
-        version = int(zarr.__version__.split(".")[0])
-        ds.to_zarr(path, mode="w", **({"zarr_format": 2} if version >= 3 else {}))
+
+            # Zarr format 2 stores the experiment names (fixed-width text), which format 3 does not yet specify
+            version = int(zarr.__version__.split(".")[0])
+            ds.to_zarr(tmp, mode="w", **({"zarr_format": 2} if version >= 3 else {}))
     return path
 
 

@@ -29,6 +29,14 @@ Where the phase is taken
     the same; the outcome at fixed :math:`\psi` varies slowly with
     :math:`\mathcal{E}`, and far fewer points resolve it
     (``tests/test_transmitting.py`` checks the equivalence trial by trial).
+    When the start ``x0`` itself lies inside that distance (a wide
+    interaction, or a start close to the gate: :math:`U(x_0)` is not
+    negligible), there is no free flight to map: the particle is launched
+    at ``x0`` with the experiments' own initial states (kinetic energy
+    :math:`\mathcal{E}` at ``x0``, phase :math:`\psi = \phi`), so the set,
+    and the quadrature over it, describe the same ensemble as the Monte
+    Carlo for every allowed :math:`\lambda` and ``x0``
+    (``tests/test_reliability.py`` compares the two over their ranges).
 
 An energy above which everything transmits
     The force on the particle, :math:`-\partial_x U = (x/\lambda^2)\,U`,
@@ -74,7 +82,7 @@ result does not depend on the number of workers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
@@ -83,6 +91,7 @@ from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
 from .experiments import energy_amplitude, initial_states, level_amplitude, oscillator_state
 from .inputs import check_integer
 from .model import Model, check_finite
+from .records import record
 
 NEGLIGIBLE = 1e-12
 """Fraction of :math:`U_0` below which the interaction counts as absent at :math:`x_\\mathrm{ref}`."""
@@ -132,8 +141,10 @@ refinement pass of a few hundred states still keeps both cores busy."""
 
 
 def reference_position(model: Model) -> float:
-    """:math:`x_\\mathrm{ref}`, where the interaction is below :data:`NEGLIGIBLE` :math:`U_0`."""
-    return -model.free_flight_distance(NEGLIGIBLE)
+    """:math:`x_\\mathrm{ref}`: where the interaction falls below :data:`NEGLIGIBLE` :math:`U_0`, or the
+    start ``x0`` itself when that lies closer to the gate (the particle then starts inside the
+    interaction, and the set is that of the experiments' very initial states; module docstring)."""
+    return max(-model.free_flight_distance(NEGLIGIBLE), model.x0)
 
 
 def upper_energy(model: Model) -> float:
@@ -313,7 +324,7 @@ def _trapezoid_weights(phases: np.ndarray) -> np.ndarray:
     return 0.5 * (gaps + np.roll(gaps, 1)) / (2.0 * math.pi)
 
 
-@dataclass(frozen=True)
+@record
 class TransmittingSet:
     """The transmitting particle energies for a set of gate states.
 

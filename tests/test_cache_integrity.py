@@ -98,7 +98,7 @@ def test_damaged_entry_is_discarded_with_one_warning_and_recomputed(damage, refe
     assert same(again, reference)
     assert len(seen) == 1 and "damaged" in str(seen[0].message) and "\n" not in str(seen[0].message)
     # the entry was rewritten intact: served without a warning and without computing
-    monkeypatch.setattr(lib.ensemble, "run_chunk", lambda *a, **k: pytest.fail("recomputed an intact entry"))
+    monkeypatch.setattr(lib.ensemble, "run_chunks", lambda *a, **k: pytest.fail("recomputed an intact entry"))
     third, seen = compute()
     assert same(third, reference) and not seen
     assert not leftovers(tmp_path)

@@ -150,7 +150,8 @@ def test_cache_returns_stored_result_keyed_by_parameters(monkeypatch, tmp_path):
     first = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5)
     assert len(_cache_entries()) == 1
     calls = []
-    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0, np.zeros(4)))
+    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4)) for _ in a[4]])  # noqa: E731
+    monkeypatch.setattr(ensemble, "run_chunks", zeros)
     again = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5, n_jobs=1)
     assert not calls and np.array_equal(first.transmitted, again.transmitted)
     # any changed parameter is a new entry
@@ -172,7 +173,7 @@ def test_cache_location_can_be_disabled(monkeypatch):
 
 def test_interrupted_run_leaves_nothing_in_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("ACTIVATION_CACHE", str(tmp_path / "c"))
-    real = ensemble.run_chunk
+    real = ensemble.run_chunks
     state = {"n": 0}
 
     def flaky(*args):
@@ -181,11 +182,11 @@ def test_interrupted_run_leaves_nothing_in_the_cache(monkeypatch, tmp_path):
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(ensemble, "run_chunk", flaky)
+    monkeypatch.setattr(ensemble, "run_chunks", flaky)
     with pytest.raises(KeyboardInterrupt):
         transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, n_jobs=1)
     assert _cache_entries() == []
-    monkeypatch.setattr(ensemble, "run_chunk", real)
+    monkeypatch.setattr(ensemble, "run_chunks", real)
     r = transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, n_jobs=1)
     fresh = transmission_probability("thermal", Model(), [2.0, 4.0, 8.0], trials=3000, seed=1, use_cache=False)
     assert len(_cache_entries()) == 1 and np.array_equal(r.transmitted, fresh.transmitted)
@@ -219,7 +220,8 @@ def test_results_of_another_engine_version_are_not_served(monkeypatch, tmp_path)
     old = transmission_probability(*args, trials=300, seed=2)
     assert old.transmitted.sum() > 0
     calls = []
-    monkeypatch.setattr(ensemble, "run_chunk", lambda *a, **k: calls.append(a) or (0, 0, 0, np.zeros(4)))
+    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4)) for _ in a[4]])  # noqa: E731
+    monkeypatch.setattr(ensemble, "run_chunks", zeros)
     monkeypatch.setattr(cache, "ENGINE_VERSION", cache.engine_version())
     new = transmission_probability(*args, trials=300, seed=2)
     assert calls and new.transmitted.sum() == 0  # computed afresh, not the old entry

@@ -28,9 +28,8 @@ $(DEV_STAMP): $(STAMP) $(PDF_STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
-# Widget and MathJax JavaScript, served by the book itself (nothing from CDNs).
-# anywidget's front end comes from the installed Python package, hence $(STAMP).
-$(JS_STAMP): $(STAMP) scripts/fetch_js.sh book/js/require-paths.js book/js/mathjax-hub-shim.js
+# MathJax and the explorers' static renderer, served by the book itself (nothing from CDNs).
+$(JS_STAMP): $(STAMP) scripts/fetch_js.sh book/js/anywidget-static.js
 	PYTHON=$(BIN)/python bash scripts/fetch_js.sh
 
 js: $(JS_STAMP)

@@ -42,6 +42,9 @@ E0, E1, E2, E3, E4, E5, E6, E7, E8, E9, E10, E11, E12, E13 = _F[:14]
 # sin a = a (1 - a^2/3! + a^4/5! - ...), cos a = 1 - a^2/2! + ...
 S1, S3, S5, S7, S9, S11, S13, S15, S17 = (_F[n] * (-1) ** (n // 2) for n in range(1, 18, 2))
 C0, C2, C4, C6, C8, C10, C12, C14, C16 = (_F[n] * (-1) ** (n // 2) for n in range(0, 17, 2))
+# ln m = 2 atanh(z) = 2 z (1 + z^2/3 + z^4/5 + ... + z^14/15), for neg_power
+A3, A5, A7, A9, A11, A13, A15 = (1.0 / n for n in range(3, 16, 2))
+POWER_MIN, POWER_MAX = 1e-280, 1e280  # neg_power clamps its argument to [POWER_MIN, POWER_MAX]
 
 
 @intrinsic
@@ -126,15 +129,14 @@ def sincos_2pi(t):
 @njit(cache=True, error_model="numpy", inline="always")
 def neg_power(x, a):
     """:math:`x^{-a}` for :math:`x > 0`, about 1e-7 relative (for step-size control)."""
-    x = min(max(x, 1e-280), 1e280)
+    x = min(max(x, POWER_MIN), POWER_MAX)
     bits = _float_to_bits(x)
     e = float((bits >> 52) - 1023)
     m = _bits_to_float((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # mantissa in [1, 2)
     # ln m = 2 atanh(z), z = (m - 1) / (m + 1) in [0, 1/3]
     z = (m - 1.0) / (m + 1.0)
     z2 = z * z
-    ln_m = 2.0 * z * (1.0 + z2 * (1.0 / 3.0 + z2 * (1.0 / 5.0 + z2 * (1.0 / 7.0 + z2 * (
-        1.0 / 9.0 + z2 * (1.0 / 11.0 + z2 * (1.0 / 13.0 + z2 * (1.0 / 15.0))))))))
+    ln_m = 2.0 * z * (1.0 + z2 * (A3 + z2 * (A5 + z2 * (A7 + z2 * (A9 + z2 * (A11 + z2 * (A13 + z2 * A15)))))))
     y = -a * (e * (LN2_HI + LN2_LO) + ln_m)
     r = exp_neg(-abs(y))
     return 1.0 / r if y > 0.0 else r

@@ -84,6 +84,8 @@ FROZEN = 2
 SAFETY = 0.9  # aim below the tolerance so the next step is rarely rejected
 MIN_FACTOR = 0.2  # never shrink a step by more than 5x at once
 MAX_FACTOR = 10.0  # never grow a step by more than 10x at once
+END_SLACK = 1e-9  # t_end counts as reached within this fraction of a step
+SPEED_FLOOR = 1e-300  # the step cap's particle speed is at least this (a particle at rest is not divided by)
 
 LANES = 64
 """Trajectories stepped together. LLVM vectorises each loop over lanes 8 or 16 wide and
@@ -249,7 +251,7 @@ def step_failed(en, accepted, n0, n1, n2, n3):
 @njit(cache=True, error_model="numpy", inline="always")
 def step_cap(h, vx, h_max, max_dx):
     """Limit a proposed step: at most ``h_max``, and the particle moves at most ``max_dx``."""
-    return min(h, min(h_max, max_dx / max(abs(vx), 1e-300)))
+    return min(h, min(h_max, max_dx / max(abs(vx), SPEED_FLOOR)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -352,9 +354,9 @@ def integrate(u, t, h, params, method, control, t_end, stop_on_outcome, work, re
     steps = 0
     rejected = 0
     while steps < control.max_steps:
-        # t_end counts as reached within a billionth of a step, so that
+        # t_end counts as reached within END_SLACK of a step, so that
         # rounding in the accumulated time never adds a sliver of a step
-        if t_end > 0.0 and t_end - (t_start + tl) <= 1e-9 * h:
+        if t_end > 0.0 and t_end - (t_start + tl) <= END_SLACK * h:
             status = REACHED_END
             break
         if rec.shape[0] > 0 and counts[2] >= rec.shape[0]:

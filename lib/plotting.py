@@ -33,6 +33,14 @@ MASS_STYLE = {
 OUTCOME_COLORS = (WONG["orange"], WONG["green"])
 """Reflected, transmitted (as in the paper's Fig. 3)."""
 
+ROLE_COLORS = {"particle": WONG["vermillion"], "gate": WONG["blue"], "interaction": WONG["orange"],
+               "total": WONG["black"], "frozen": WONG["orange"], "relaxed": WONG["sky_blue"]}
+"""Colours of what a figure shows: the particle and the gate (positions, energies), the interaction U
+and the total energy; the frozen and relaxed barrier points on the landscape."""
+
+BARRIER_LINESTYLES = {"frozen": "-", "relaxed": "--"}
+"""Lines at the frozen barrier U(s) (solid) and the relaxed barrier E* (dashed)."""
+
 BOOK_WIDTH = 7.0
 """Figure width in inches that fills the book's text column."""
 

@@ -23,24 +23,23 @@ the Pages workflow publishes it with the HTML.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.server
 import re
 import sys
 import tempfile
-import threading
 import time
-from functools import partial
 from html import escape as html_escape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: scripts.browser is found from the repository's root
+    sys.path.insert(0, str(ROOT))
+
+from scripts.browser import CHROMIUM, launch, missing, serve  # noqa: E402
+
 HTML = ROOT / "_build" / "html"
 OUT_NAME = "book.pdf"
 """The PDF's name inside the built site (the introduction links ``../book.pdf``)."""
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 RENDER_TIMEOUT_MS = 120_000  # a bound on waiting for MathJax and the explorers, not a speed target
 
 FOOTER = ('<div style="font-size:7pt;color:#555;width:100%;margin:0 14mm;display:flex;'
@@ -109,25 +108,6 @@ def toc_pages(root: Path = ROOT) -> list[str]:
     return [re.sub(r"\.(ipynb|md)$", "", f) + ".html" for f in files]
 
 
-@contextlib.contextmanager
-def serve(directory: Path):
-    """Serve ``directory`` on a free localhost port; yields the base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def open_rendered(context, url: str):
     """Open ``url`` in a new page of ``context`` and wait until equations and widgets have rendered.
 
@@ -161,7 +141,7 @@ def build_pdf(html: Path = HTML, out: Path | None = None, *, root: Path = ROOT, 
     chapters = []
     writer = PdfWriter()
     with tempfile.TemporaryDirectory() as tmp, serve(html) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = launch(p, chromium)
         try:
             context = browser.new_context(viewport={"width": 1100, "height": 1400})
             for k, path in enumerate(pages):
@@ -210,9 +190,9 @@ def main(argv=None) -> int:
     parser.add_argument("--html", type=Path, default=HTML, help="the built book (default _build/html)")
     parser.add_argument("--out", type=Path, default=None, help=f"the PDF (default <html>/{OUT_NAME})")
     args = parser.parse_args(argv)
-    if not Path(CHROMIUM).exists():
-        print(f"book_pdf: {CHROMIUM} not found: install Debian's Chromium (make browser, as root), "
-              "or build the HTML alone (make html)", file=sys.stderr)
+    reason = missing("chromium") or missing("playwright")
+    if reason:
+        print(f"book_pdf: {reason}; or build the HTML alone (make html)", file=sys.stderr)
         return 1
     t0 = time.perf_counter()
     info = build_pdf(args.html, args.out)

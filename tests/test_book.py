@@ -58,12 +58,14 @@ def test_numbers_in_the_text_are_filled_in(built_book):
 
 def test_book_serves_its_own_javascript(built_book):
     assert (built_book / "_static" / "mathjax" / "tex-chtml.js").exists()
-    assert (built_book / "_static" / "widgets" / "embed-amd.js").exists()
-    assert (built_book / "_static" / "widgets" / "anywidget.js").exists()  # the explorers' widget module
+    assert (built_book / "_static" / "widgets" / "anywidget-static.js").exists()  # renders the explorers
     intro = (built_book / "book" / "intro.html").read_text()
     assert "cdn.jsdelivr.net/npm/mathjax" not in intro
-    # the widget bundle is not added to pages without widgets
-    assert "embed-amd.js" not in intro
+    # the widget renderer is not added to pages without widgets, and no widget manager to any page
+    assert "anywidget-static.js" not in intro
+    theory = (built_book / "book" / "theory.html").read_text()
+    assert 'type="module" src="../_static/widgets/anywidget-static.js' in theory
+    assert "embed-amd.js" not in theory and "require.js" not in theory
 
 
 def test_every_figure_has_a_number_and_a_caption(built_book):

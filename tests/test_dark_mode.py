@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MIN_CONTRAST = 4.5  # WCAG 2 AA for normal text
 
 
-from test_browser import book_pdf  # noqa: E402  (scripts/book_pdf.py, loaded once)
+from scripts import book_pdf  # noqa: E402
 PAGES = book_pdf.toc_pages()
 
 

@@ -9,7 +9,6 @@ figure, drawn on a canvas), every equation typeset, no link to the local
 server that printed it. Needs ``/usr/bin/chromium``, like tests/test_browser.py.
 """
 import json
-import os
 import re
 from html import unescape
 from pathlib import Path
@@ -19,10 +18,9 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 
-
-from test_browser import book_pdf  # noqa: E402  (scripts/book_pdf.py, loaded once)
+from scripts import book_pdf  # noqa: E402
+from scripts.browser import require  # noqa: E402  (skip without Chromium, fail where REQUIRE_BROWSER is set)
 
 
 def figures(html: str) -> int:
@@ -43,11 +41,7 @@ def explorers(html: str) -> int:
 
 @pytest.fixture(scope="module")
 def printed(built_book, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} not found: install Debian's Chromium (make browser)"
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require("chromium", "playwright")
     pytest.importorskip("pypdf")
     out = Path(built_book) / book_pdf.OUT_NAME  # where make book prints it; shared with tests/test_pages.py
     info = book_pdf.build_pdf(built_book, out)

@@ -218,6 +218,7 @@ def test_binder_folder_installs_lib_once():
     assert os.access(binder / "postBuild", os.X_OK)
     assert len(re.findall(r"pip install", post)) == 1 and "--no-deps -e ." in post
     assert re.search(r"^python -m lib warmup$", post, re.M)
+    assert re.search(r"^python binder/run_chapters.py$", post, re.M)  # the chapters' results, in the image
 
 
 def _cache_files(folder):
@@ -260,33 +261,24 @@ SIMULATION = re.compile(r"\blib\.(trajectory|run|transmission_probability|phase_
 
 
 @pytest.mark.slow
-def test_binder_compiles_the_kernels_before_the_first_cell(tmp_path, capsys):
+def test_binder_compiles_the_kernels_before_the_first_cell(binder_environment, tmp_path, capsys):
     """Binder as repo2docker builds it, then the chapter as a reader runs it.
 
-    The repository's files are copied to a new folder, a fresh virtual
-    environment gets ``binder/requirements.txt`` (pip's cache makes this
-    quicker where the same wheels were installed before; ``--no-compile``
-    leaves byte-compiling to the imports) and ``binder/postBuild``
-    runs in the copy's root. Then the chapter is executed with nbclient in
-    that environment, with an empty result cache, and a last cell reads
+    ``binder_environment`` (tests/conftest.py) copies the repository's files
+    to a new folder, gives a fresh virtual environment ``binder/requirements.txt``
+    and runs ``binder/postBuild`` in the copy's root. Then the chapter is
+    executed with nbclient in that environment, with an empty result cache
+    (so it computes everything and runs every kernel it can), and a last cell reads
     numba's counters: every kernel the chapter used must have been loaded
     from the cache postBuild filled, none compiled, and the cache's files
     must be unchanged. The time of the chapter's first simulation cell and
     of each step is printed (not asserted: timings vary with the machine).
     """
-    repo, venv = tmp_path / "repo", tmp_path / "venv"
-    for name in _git_files():
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    repo, venv, env = binder_environment["repo"], binder_environment["venv"], binder_environment["env"]
+    times = dict(binder_environment["times"])
+    warm = binder_environment["postBuild"]
     assert sys.version_info[:2] == (3, 11), "binder/runtime.txt asks for Python 3.11"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "NUMBA_CACHE_DIR", "PYTHONHOME")}
-    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", ACTIVATION_CACHE=str(tmp_path / "results"),
-               ACTIVATION_JOBS="1", PIP_DISABLE_PIP_VERSION_CHECK="1", JUPYTER_DATA_DIR=str(tmp_path / "jupyter"),
-               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"), IPYTHONDIR=str(tmp_path / "ipython"),
-               MPLCONFIGDIR=str(tmp_path / "matplotlib"))
-    times = {}
+    assert re.search(r"^\d+ chapters in \d+ s: their results are in the result cache$", warm, re.M), warm
 
     def step(name, args):
         t0 = time.perf_counter()
@@ -295,16 +287,13 @@ def test_binder_compiles_the_kernels_before_the_first_cell(tmp_path, capsys):
         assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         return proc.stdout
 
-    step("venv", [sys.executable, "-m", "venv", str(venv)])
-    step("pip install -r binder/requirements.txt",
-         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", "-r",
-          "binder/requirements.txt"])  # --no-compile: Python compiles what the chapter imports, on import
-    warm = step("postBuild", ["bash", "binder/postBuild"])
     cache = repo / "lib" / "__pycache__"
     before = _cache_files(cache)
     for kernel in ("run_lanes", "run_batch", "integrate"):
         assert f"kernels.{kernel}-" in " ".join(before), f"postBuild compiled no {kernel} into {cache}"
     (tmp_path / "run_notebook.py").write_text(RUN_NOTEBOOK)
+    # an empty result cache: the chapter computes everything, so every kernel it can use runs
+    env = {**env, "ACTIVATION_CACHE": str(tmp_path / "empty-results")}
     out = json.loads(step("chapter", [str(venv / "bin" / "python"), str(tmp_path / "run_notebook.py"),
                                       str(repo / BINDER_CHAPTER)]).splitlines()[-1])
     assert Path(out["python"]).parent == venv / "bin" and Path(out["lib"]).parent == repo / "lib"

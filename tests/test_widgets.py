@@ -29,23 +29,16 @@ CHAPTERS = {"landscape": "book/theory.ipynb", "trajectory": "book/model.ipynb",
 """The chapter that shows each explorer (tests/test_browser.py drives the built pages)."""
 
 
-def js_controls(kind):
-    """The control keys explorers.js defines for one explorer."""
-    source = (W.JS_DIR / "explorers.js").read_text()
-    block = re.search(rf"\n  {kind}: {{(.*?)\n  }},?\n", source, re.S).group(1)
-    controls = re.search(r"controls: \[(.*?)\n    \],", block, re.S).group(1)
-    return re.findall(r'key: "(\w+)"', controls)
-
-
 @pytest.mark.parametrize("kind", FUNCTIONS)
 def test_explorer_is_an_anywidget_with_its_kind_and_controls(kind):
     explorer = FUNCTIONS[kind]()
     assert isinstance(explorer, anywidget.AnyWidget)
     assert explorer.kind == kind
     assert explorer._esm == W.bundle()
-    # every control of the front end starts from a value given by Python
-    keys = js_controls(kind)
-    assert keys and set(keys) <= set(explorer.params)
+    # every control the front end draws (from the Python table) starts from a value given by Python
+    keys = [c["key"] for c in W.explorer_config()["kinds"][kind]["controls"]]
+    assert keys == [c.key for c in W.CONTROLS[kind]] and set(keys) <= set(explorer.params)
+    assert explorer.params == W.check_params(kind, W.DEFAULTS[kind])
     state = explorer.get_state()
     assert state["_model_module"] == "anywidget" and state["kind"] == kind
     json.dumps(state["params"])  # the state embedded in the page is plain JSON
@@ -55,7 +48,7 @@ def test_initial_values_are_passed_to_the_front_end():
     e = W.trajectory_explorer(E_particle=3.5, E_oscillator=0.0, phase=1.0, M=5.0, s=0.0)
     assert e.params == {"E_particle": 3.5, "E_oscillator": 0.0, "phase": 1.0, "M": 5.0, "s": 0.0}
     e = W.phase_space_explorer(convention="published-script")
-    assert e.params["convention"] == "published-script" and e.params["grid"] == W.MAP_GRID
+    assert e.params["convention"] == "published-script"
     e = W.transmission_explorer(experiment="joint", omega_min=2.0, omega_max=8.0)
     assert (e.params["experiment"], e.params["omega_min"], e.params["omega_max"]) == ("joint", 2.0, 8.0)
     assert e.params["temperatures"] == W.CURVE_TEMPERATURES
@@ -69,6 +62,7 @@ def test_initial_values_are_passed_to_the_front_end():
     (W.phase_space_explorer, {"convention": "other"}, "convention"),
     (W.phase_space_explorer, {"s": 7.0}, "impact parameter s"),
     (W.transmission_explorer, {"experiment": "hot"}, "experiment"),
+    (W.transmission_explorer, {"experiment": "classical"}, "experiment"),
     (W.transmission_explorer, {"omega_min": 4.0, "omega_max": 3.0}, "highest temperature"),
 ])
 def test_bad_arguments_raise_one_line_value_errors(func, kwargs, message):
@@ -77,31 +71,94 @@ def test_bad_arguments_raise_one_line_value_errors(func, kwargs, message):
     assert "\n" not in str(info.value)
 
 
-def test_bundle_holds_engine_and_worker_and_loads_nothing_from_elsewhere():
+def test_params_set_from_python_are_checked_and_completed():
+    """Setting ``params`` (all controls or some) keeps the others; a bad value raises, naming it."""
+    e = W.transmission_explorer()
+    e.params = {"s": 1.25}
+    assert e.params == {**W.check_params("transmission", W.DEFAULTS["transmission"]), "s": 1.25}
+    e.params = {**e.params, "experiment": "joint", "M": 0.2}
+    assert (e.params["experiment"], e.params["M"], e.params["s"]) == ("joint", 0.2, 1.25)
+    for bad, message in [({"s": 9.0}, "impact parameter s must be between -3 and 3"),
+                         ({"omega_min": 6.0}, "lowest temperature"), ({"spin": 1}, "unknown control 'spin'"),
+                         ({"omega_max": 2.5, "omega_min": 3.0}, "highest temperature must exceed")]:
+        with pytest.raises(ValueError, match=message):
+            e.params = bad
+    assert e.params["s"] == 1.25  # unchanged by the refused assignments
+
+
+def test_slider_ranges_come_from_one_table(monkeypatch):
+    """A range changed in Python is the front end's range and Python's check, with no JavaScript edit."""
+    table = dict(W.CONTROLS)
+    M = next(c for c in table["trajectory"] if c.key == "M")
+    wider = W.Slider(M.key, M.label, 0.05, 20.0, M.name)
+    monkeypatch.setitem(W.CONTROLS, "trajectory", tuple(wider if c.key == "M" else c for c in table["trajectory"]))
+    control = next(c for c in W.explorer_config()["kinds"]["trajectory"]["controls"] if c["key"] == "M")
+    assert (control["min"], control["max"]) == (0.05, 20.0)
+    assert W.trajectory_explorer(M=15.0).params["M"] == 15.0
+    source = (W.JS_DIR / "explorers.js").read_text()
+    assert not re.search(r"min: ?[\d.]+, ?max: ?[\d.]+", source)  # no range written in the front end
+
+
+def test_bundle_holds_engine_worker_and_table_and_loads_nothing_from_elsewhere():
     source = W.bundle()
-    for name in ("engine.js", "worker.js", "explorers.js"):
+    for name in ("engine.js", "worker.js", "explorers.js", "constants.js"):
         assert (W.JS_DIR / name).exists()
-    assert json.dumps((W.JS_DIR / "engine.js").read_text()) in source
+    engine = (W.JS_DIR / "engine.js").read_text()
+    inlined = engine.replace(W.CONSTANTS_IMPORT, f"const CONSTANTS = {json.dumps(W.engine_constants())};")
+    assert json.dumps(inlined) in source  # the engine, its import of constants.js replaced by the constants
     assert json.dumps((W.JS_DIR / "worker.js").read_text()) in source
+    assert f"const CONFIG = {json.dumps(W.explorer_config())};" in source
     assert "export default { render }" in source
     # no URL to fetch: every import is of a blob made from the sources in the bundle
     assert not re.search(r"https?://", source.replace("https://anywidget.dev", ""))
     assert not re.search(r"^\s*import .* from", source, re.M)
 
 
+def test_palette_and_line_styles_are_the_books():
+    from lib import plotting
+
+    config = W.explorer_config()
+    assert config["palette"] == plotting.WONG and config["roles"] == plotting.ROLE_COLORS
+    assert config["outcomes"] == list(plotting.OUTCOME_COLORS)
+    assert config["roles"]["particle"] == plotting.WONG["vermillion"] and config["roles"]["gate"] == plotting.WONG["blue"]
+    assert config["barrier_dash"] == {"frozen": [], "relaxed": [6, 4]}
+    assert [m for m, _ in config["masses"]] == list(plotting.MASS_STYLE)
+    front = (W.JS_DIR / "explorers.js").read_text()
+    assert not re.findall(r"#(?:E69F00|56B4E9|009E73|F0E442|0072B2|D55E00|CC79A7)", front, re.I)  # no colour of its own
+
+
+def test_labels_are_typeset_mathematics():
+    """Labels are TeX-like ($...$), never pseudo-TeX with a literal underscore outside mathematics."""
+    config = W.explorer_config()
+    labels = [c["label"] for k in config["kinds"].values() for c in k["controls"]]
+    for label in labels:
+        outside = re.sub(r"\$[^$]*\$", "", label)
+        assert "_" not in outside and "^" not in outside, label
+    front = (W.JS_DIR / "explorers.js").read_text()
+    drawn = re.findall(r'(?:xlabel|ylabel|label): [`"]([^`"]*)[`"]', front)
+    assert drawn
+    for label in drawn:
+        assert "_" not in re.sub(r"\$[^$]*\$", "", label), label
+    assert "toExponential" not in front and "1e${" not in front  # ticks as powers of ten, typeset
+
+
 def test_browser_experiments_are_the_engines():
-    engine = (W.JS_DIR / "engine.js").read_text()
-    gate = re.search(r"export const GATE = \{(.*?)\};", engine).group(1)
-    assert tuple(re.findall(r"(\w+):", gate)) == W.BROWSER_EXPERIMENTS
+    assert list(W.engine_constants()["experiments"]) == list(W.BROWSER_EXPERIMENTS)
+    assert W.BROWSER_EXPERIMENTS == ("frozen", "deflected", "thermal", "joint")
     for name in W.BROWSER_EXPERIMENTS:
         assert W.transmission_explorer(experiment=name).params["experiment"] == name
 
 
 def test_engine_header_names_the_lib_functions_it_mirrors():
-    header = (W.JS_DIR / "engine.js").read_text().split("\n\n")[0]
-    for name in ("lib.model.interaction", "lib.integrate.ADAPTIVE", "has_ended", "initial_states",
-                 "oscillator_state", "phase_space_map", "find_intervals", "level_cutoff", "lib.quadrature"):
+    header = (W.JS_DIR / "engine.js").read_text().split("\nimport ")[0]
+    for name in ("lib.model.interaction", "kernel_method", "has_ended", "initial_states", "relaxed_barrier",
+                 "oscillator_state", "phase_space_map", "find_intervals", "level_cutoff", "lib.quadrature", "brentq"):
         assert name in header, name
+
+
+def test_the_interaction_is_written_once_in_the_engine():
+    engine = (W.JS_DIR / "engine.js").read_text()
+    assert len(re.findall(r"U0 \* expNeg\(", engine)) == 1
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -117,7 +174,7 @@ def test_js_sources_are_package_data():
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "lib.js" in setuptools["packages"]  # a package of data files: setuptools ships it without a warning
     assert setuptools["package-data"]["lib.js"] == ["*.js"]
-    assert {p.name for p in W.JS_DIR.glob("*.js")} == {"engine.js", "explorers.js", "worker.js"}
+    assert {p.name for p in W.JS_DIR.glob("*.js")} == {"engine.js", "explorers.js", "worker.js", "constants.js"}
 
 
 def test_importing_lib_does_not_import_widgets():
@@ -227,10 +284,10 @@ def test_bad_monte_carlo_requests_are_answered_with_the_error(content, message):
 
 
 def test_trials_field_of_the_front_end_has_pythons_default_and_bounds():
-    source = (W.JS_DIR / "explorers.js").read_text()
     lo, hi = W.MC_TRIALS_RANGE
-    assert f"min: {lo}, max: {hi}, step: 100, value: {W.MC_TRIALS}" in source
-    assert f"n < {lo} || n > {hi}" in source and f"between {lo} and {hi:,} per temperature" in source
+    assert W.explorer_config()["monte_carlo"] == {"trials": W.MC_TRIALS, "min": lo, "max": hi}
+    source = (W.JS_DIR / "explorers.js").read_text()
+    assert str(W.MC_TRIALS) not in source and str(hi) not in source  # read from the table, not written here
 
 
 def test_only_the_transmission_explorer_runs_monte_carlo():

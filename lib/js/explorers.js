@@ -1,93 +1,267 @@
 // explorers.js: the front end of the book's four explorers (an anywidget ES module).
 //
-// lib/widgets.py bundles this file after a prelude that defines ENGINE_SOURCE (engine.js) and
-// WORKER_SOURCE (worker.js) as strings; the engine is imported from a blob: URL and the Web
-// Workers run engine + worker from another, so nothing is loaded from anywhere but the page.
-// The synced traits are `kind` ("landscape", "trajectory", "phase_space", "transmission") and
-// `params` (the controls' values); `result` reports a summary of the figure shown back to Python.
+// lib/widgets.py bundles this file after a prelude that defines ENGINE_SOURCE (engine.js with lib's
+// constants written in), WORKER_SOURCE (worker.js) and CONFIG (lib.widgets.explorer_config(): every
+// control's range and label, the notes, keyboard steps, palette, line styles and resolutions). The
+// engine is imported from a blob: URL and the Web Workers run engine + worker from another, so nothing
+// is loaded from anywhere but the page. The synced traits are `kind` ("landscape", "trajectory",
+// "phase_space", "transmission"), `params` (the controls' values, both ways: a change from Python
+// moves the controls and redraws) and `result` (a summary of the figure shown, for Python).
 // Everything is computed here, in the reader's browser: the trajectory and the landscape on the
-// page's thread, maps and transmitting sets in Workers (two at most, this machine has 2 cores).
+// page's thread, maps and transmitting sets in as many Web Workers as the machine has cores, in
+// stages that are drawn as they finish; a newer move cancels the work of older ones.
 const ENGINE_URL = URL.createObjectURL(new Blob([ENGINE_SOURCE], { type: "text/javascript" }));
 const E = await import(ENGINE_URL);
 
-const WONG = { black: "#000000", orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
-  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7" };
-const EXPERIMENT_TEXT = {
-  frozen: "frozen: oscillator held fixed at y = 0 (Fig. 4a)",
-  deflected: "deflected: oscillator starts at rest at y = 0, free to move (Fig. 4b)",
-  thermal: "thermal: particle and oscillator from independent baths (Fig. 5a)",
-  joint: "joint: total energy Boltzmann-distributed, split at random (Fig. 5b)",
-};
+const C = CONFIG;
+const WONG = C.palette;
+const ROLE = C.roles;
+const GREY = "#737373";  // matplotlib's "0.45", the barrier lines of the book's transmission figures
+const FONT = "sans-serif, 'DejaVu Math TeX Gyre', 'STIX Two Math', 'Cambria Math'";
+const PI = Math.PI;
 
-// -- workers ----------------------------------------------------------------------------------
+// -- workers: a pool of stateless workers and a queue that a newer move empties -----------------------
 let POOL = null;
-let NEXT_ID = 0;
 function pool() {
   if (POOL) return POOL;
   const url = URL.createObjectURL(new Blob([ENGINE_SOURCE + "\n" + WORKER_SOURCE], { type: "text/javascript" }));
-  const n = Math.max(1, Math.min(2, navigator.hardwareConcurrency || 2));
-  POOL = Array.from({ length: n }, () => {
-    const worker = new Worker(url, { type: "module" });
-    const pending = new Map();
-    worker.onmessage = (ev) => {
-      const { id, result, error } = ev.data;
-      const p = pending.get(id);
-      pending.delete(id);
-      if (error) p.reject(new Error(error)); else p.resolve(result);
+  const n = Math.max(1, Math.min(16, navigator.hardwareConcurrency || 2));
+  const queue = [];
+  let next = 0;
+  const workers = Array.from({ length: n }, () => {
+    const w = { worker: new Worker(url, { type: "module" }), job: null };
+    w.worker.onmessage = (ev) => {
+      const { result, error } = ev.data;
+      const job = w.job;
+      w.job = null;
+      if (error) job.reject(new Error(error)); else job.resolve(result);
+      dispatch();
     };
-    return { call(task, args) {
-      const id = NEXT_ID++;
-      return new Promise((resolve, reject) => { pending.set(id, { resolve, reject }); worker.postMessage({ id, task, args }); });
-    } };
+    return w;
   });
+  function dispatch() {
+    for (const w of workers) {
+      while (!w.job && queue.length) {
+        const job = queue.shift();
+        if (job.stale()) { job.reject(CANCELLED); continue; }
+        w.job = job;
+        w.worker.postMessage({ id: next++, task: job.task, args: job.args });
+      }
+    }
+  }
+  POOL = {
+    size: n,
+    // Run tasks [{ task, args }] on the pool; rejects with CANCELLED as soon as stale() is true.
+    run(tasks, stale) {
+      return Promise.all(tasks.map(({ task, args }) => new Promise((resolve, reject) => {
+        queue.push({ task, args, resolve, reject, stale });
+        dispatch();
+      })));
+    },
+  };
   return POOL;
 }
+const CANCELLED = new Error("cancelled by a newer move");
 
-// -- drawing ------------------------------------------------------------------------------------
+// -- mathematics in labels: $...$ with _, ^, \mathrm, \mathcal, \dot and a few symbols ------------------
+const SYMBOLS = { hbar: "ħ", Omega: "Ω", omega: "ω", lambda: "λ", phi: "φ", pi: "π", psi: "ψ", beta: "β",
+  ln: "ln\u2009", infty: "∞", times: "×", le: "≤", ge: "≥", approx: "≈", cdot: "·", to: "→" };
+const SCRIPT = { E: "ℰ", P: "𝒫", A: "𝒜" };
+const UPRIGHT_SYMBOLS = new Set(["Ω", "ln\u2009", "∞", "×", "≤", "≥", "≈", "·", "→"]);
+
+/** Runs [{ t, it (italic), lvl (0, -1 sub, 1 sup) }] of a label. */
+function parseLabel(src) {
+  const runs = [];
+  const push = (t, it, lvl) => {
+    const last = runs[runs.length - 1];
+    if (last && last.it === it && last.lvl === lvl) last.t += t; else runs.push({ t, it, lvl });
+  };
+  const parts = String(src).split("$");
+  parts.forEach((part, k) => { if (k % 2 === 0) push(part, false, 0); else math(part, 0); });
+  function group(s, i) {  // the argument at s[i]: a {group} or one character or one \command
+    while (s[i] === " ") i++;
+    if (s[i] === "{") {
+      let depth = 0, j = i;
+      for (; j < s.length; j++) { if (s[j] === "{") depth++; else if (s[j] === "}" && --depth === 0) break; }
+      return [s.slice(i + 1, j), j + 1];
+    }
+    if (s[i] === "\\") {  // a command, with its argument if it takes one
+      const m = /^\\[a-zA-Z]+/.exec(s.slice(i));
+      if (!["\\mathrm", "\\mathcal", "\\text", "\\dot"].includes(m[0])) return [m[0], i + m[0].length];
+      const [arg, j] = group(s, i + m[0].length);
+      return [`${m[0]}{${arg}}`, j];
+    }
+    return [s[i] || "", i + 1];
+  }
+  function math(s, lvl) {
+    let i = 0;
+    while (i < s.length) {
+      const ch = s[i];
+      if (ch === "\\") {
+        const name = /^\\([a-zA-Z]+)/.exec(s.slice(i))[1];
+        i += name.length + 1;
+        if (name === "mathrm" || name === "text") { const [g, j] = group(s, i); push(g, false, lvl); i = j; }
+        else if (name === "mathcal") { const [g, j] = group(s, i); push(SCRIPT[g] || g, false, lvl); i = j; }
+        else if (name === "dot") { const [g, j] = group(s, i); push(g + "\u0307", true, lvl); i = j; }
+        else if (SYMBOLS[name]) push(SYMBOLS[name], !UPRIGHT_SYMBOLS.has(SYMBOLS[name]), lvl);
+        else if (name === ",") push("\u2009", false, lvl);
+        else push(name, false, lvl);
+      } else if (ch === "_" || ch === "^") {
+        const [g, j] = group(s, i + 1);
+        math(g, ch === "_" ? -1 : 1);
+        i = j;
+      } else if (ch === "{" || ch === "}" || ch === " ") {
+        i++;
+      } else if (/[A-Za-z]/.test(ch)) {
+        push(ch, true, lvl); i++;
+      } else if (ch === "," && lvl === 0) {
+        push(", ", false, lvl); i++;
+      } else if ("=<>".includes(ch) && lvl === 0) {
+        push(` ${ch} `, false, lvl); i++;
+      } else if (ch === "-") {
+        const binary = lvl === 0 && runs.length && /[\w)ωφλ]\s*$/.test(runs[runs.length - 1].t);
+        push(binary ? " − " : "−", false, lvl); i++;
+      } else {
+        push(ch, false, lvl); i++;
+      }
+    }
+  }
+  return runs.filter((r) => r.t.length);
+}
+
+const escapeHTML = (t) => t.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+
+/** A label as HTML (italic variables, sub- and superscripts). */
+function labelHTML(src) {
+  return parseLabel(src).map(({ t, it, lvl }) => {
+    let h = escapeHTML(t);
+    if (it) h = `<i>${h}</i>`;
+    return lvl < 0 ? `<sub>${h}</sub>` : lvl > 0 ? `<sup>${h}</sup>` : h;
+  }).join("");
+}
+
+/** A label as plain text (for accessible names). */
+const labelText = (src) => parseLabel(src).map((r) => r.t).join("");
+
+function runFont(r, size) {
+  const px = r.lvl ? Math.round(size * 0.72) : size;
+  return `${r.it ? "italic " : ""}${px}px ${FONT}`;
+}
+
+/** Width of a label drawn at ``size`` px. */
+function labelWidth(ctx, src, size = 13) {
+  let w = 0;
+  for (const r of parseLabel(src)) { ctx.font = runFont(r, size); w += ctx.measureText(r.t).width; }
+  return w;
+}
+
+/** Draw a label with its baseline at y; align "left", "center" or "right". Returns its width. */
+function drawLabel(ctx, src, x, y, { align = "left", size = 13, color = "#000", bold = false } = {}) {
+  const runs = parseLabel(src);
+  const w = labelWidth(ctx, src, size);
+  let px = align === "center" ? x - w / 2 : align === "right" ? x - w : x;
+  ctx.save();
+  ctx.fillStyle = color; ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
+  for (const r of runs) {
+    ctx.font = (bold ? "bold " : "") + runFont(r, size);
+    const dy = r.lvl < 0 ? 0.25 * size : r.lvl > 0 ? -0.42 * size : 0;
+    ctx.fillText(r.t, px, y + dy);
+    px += ctx.measureText(r.t).width;
+  }
+  ctx.restore();
+  return w;
+}
+
+// -- numbers ------------------------------------------------------------------------------------------
+/** A number as the book prints it: at most ``digits`` decimals, trailing zeros dropped, a true minus. */
+function num(v, digits = 3) {
+  if (!Number.isFinite(v)) return String(v);
+  const s = (+v.toFixed(digits)).toString();
+  return s.replace("-", "−");
+}
+
+/** lib.plotting.phase_label: multiples of pi/4 as fractions of pi, other phases in radians. */
+function phaseLabel(phase) {
+  const k = phase / (PI / 4);
+  if (Math.abs(k - Math.round(k)) > 1e-9) return num(+phase.toPrecision(3), 3);
+  const n = Math.round(k);
+  if (n === 0) return "0";
+  const g = gcd(n, 4), a = n / g, b = 4 / g;
+  return `${a === 1 ? "" : a}π${b === 1 ? "" : "/" + b}`;
+}
+const gcd = (a, b) => (b ? gcd(b, a % b) : Math.abs(a));
+
 function niceTicks(lo, hi, n = 5) {
   const span = hi - lo;
   if (!(span > 0)) return [lo];
   const raw = span / n, mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw);
   const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) out.push(Math.abs(v) < 1e-12 * span ? 0 : v);
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + 1e-9 * span; v += step) out.push(Math.abs(v) < 1e-12 * span ? 0 : v);
   return out;
 }
-const fmt = (v) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(1) : String(+v.toPrecision(4)));
 
-/** A plot box on a canvas: data -> pixel maps, frame, ticks, labels. */
-function axes(ctx, box, xr, yr, { xlabel = "", ylabel = "", title = "", ylog = false } = {}) {
+// -- drawing --------------------------------------------------------------------------------------------
+/**
+ * A plot box on a canvas: data -> pixel maps, frame, ticks and labels (mathematics typeset; a
+ * logarithmic axis is labelled with powers of ten, or 1-2-5 values on a short range).
+ */
+function axes(ctx, box, xr, yr, { xlabel = "", ylabel = "", title = "", xlog = false, ylog = false, ticks = true } = {}) {
   const [x0, y0, w, h] = box;
-  const ty = (v) => (ylog ? Math.log10(v) : v);
-  const [ylo, yhi] = [ty(yr[0]), ty(yr[1])];
-  const ax = { box, X: (v) => x0 + ((v - xr[0]) / (xr[1] - xr[0])) * w,
-    Y: (v) => y0 + h - ((ty(v) - ylo) / (yhi - ylo)) * h };
+  const tx = (v) => (xlog ? Math.log10(v) : v), ty = (v) => (ylog ? Math.log10(v) : v);
+  const [xlo, xhi, ylo, yhi] = [tx(xr[0]), tx(xr[1]), ty(yr[0]), ty(yr[1])];
+  const ax = { box, X: (v) => x0 + ((tx(v) - xlo) / (xhi - xlo)) * w, Y: (v) => y0 + h - ((ty(v) - ylo) / (yhi - ylo)) * h };
   ctx.save();
-  ctx.strokeStyle = "#000"; ctx.lineWidth = 1; ctx.strokeRect(x0, y0, w, h);
-  ctx.fillStyle = "#000"; ctx.font = "11px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "top";
-  for (const t of niceTicks(xr[0], xr[1])) {
-    const px = ax.X(t); ctx.beginPath(); ctx.moveTo(px, y0 + h); ctx.lineTo(px, y0 + h + 4); ctx.stroke();
-    ctx.fillText(fmt(t), px, y0 + h + 6);
+  ctx.strokeStyle = "#000"; ctx.lineWidth = 1; ctx.setLineDash([]); ctx.strokeRect(x0, y0, w, h);
+  if (ticks) {
+    for (const [t, text] of logOrLinear(xr, xlog)) {
+      const px = ax.X(t);
+      ctx.beginPath(); ctx.moveTo(px, y0 + h); ctx.lineTo(px, y0 + h + 4); ctx.stroke();
+      drawLabel(ctx, text, px, y0 + h + 18, { align: "center", size: 12 });
+    }
+    for (const [t, text] of logOrLinear(yr, ylog)) {
+      const py = ax.Y(t);
+      ctx.beginPath(); ctx.moveTo(x0 - 4, py); ctx.lineTo(x0, py); ctx.stroke();
+      drawLabel(ctx, text, x0 - 6, py + 4, { align: "right", size: 12 });
+    }
   }
-  ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  const yt = ylog ? niceTicks(Math.ceil(ylo), Math.floor(yhi), 6).filter(Number.isInteger).map((k) => Math.pow(10, k))
-    : niceTicks(yr[0], yr[1]);
-  for (const t of yt) {
-    const py = ax.Y(t); ctx.beginPath(); ctx.moveTo(x0 - 4, py); ctx.lineTo(x0, py); ctx.stroke();
-    ctx.fillText(ylog ? `1e${Math.round(Math.log10(t))}` : fmt(t), x0 - 6, py);
+  if (xlabel) drawLabel(ctx, xlabel, x0 + w / 2, y0 + h + 38, { align: "center" });
+  if (title) drawLabel(ctx, title, x0 + w / 2, y0 - 8, { align: "center" });
+  if (ylabel) {
+    ctx.save(); ctx.translate(x0 - 48, y0 + h / 2); ctx.rotate(-PI / 2);
+    drawLabel(ctx, ylabel, 0, 0, { align: "center" }); ctx.restore();
   }
-  ctx.textAlign = "center"; ctx.textBaseline = "top"; ctx.font = "12px sans-serif";
-  ctx.fillText(xlabel, x0 + w / 2, y0 + h + 22);
-  ctx.textBaseline = "bottom"; ctx.fillText(title, x0 + w / 2, y0 - 6);
-  ctx.save(); ctx.translate(x0 - 44, y0 + h / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "bottom";
-  ctx.fillText(ylabel, 0, 0); ctx.restore();
   ctx.restore();
   return ax;
 }
 
-function line(ctx, ax, xs, ys, color, { width = 1.5, dash = [] } = {}) {
+/** Ticks [value, label] of an axis range: powers of ten (or 1, 2, 5 times them) on a log axis. */
+function logOrLinear([lo, hi], log) {
+  if (!log) return niceTicks(lo, hi).map((t) => [t, num(t, 4)]);
+  const a = Math.ceil(Math.log10(lo) - 1e-9), b = Math.floor(Math.log10(hi) + 1e-9);
+  if (b - a >= 2) {
+    const every = Math.ceil((b - a + 1) / 7);
+    const out = [];
+    for (let k = b; k >= a; k -= every) out.push([Math.pow(10, k), k === 0 ? "1" : k === 1 ? "10" : `$10^{${k}}$`]);
+    return out.reverse();
+  }
+  const out = [];
+  for (let k = Math.floor(Math.log10(lo)); k <= b; k++) {
+    for (const f of [1, 2, 5]) {
+      const v = f * Math.pow(10, k);
+      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push([v, num(v, 4)]);
+    }
+  }
+  return out;
+}
+
+function clip(ctx, ax) {
   const [x0, y0, w, h] = ax.box;
-  ctx.save(); ctx.beginPath(); ctx.rect(x0, y0, w, h); ctx.clip();
+  ctx.beginPath(); ctx.rect(x0, y0, w, h); ctx.clip();
+}
+
+function line(ctx, ax, xs, ys, color, { width = 1.5, dash = [] } = {}) {
+  ctx.save(); clip(ctx, ax);
   ctx.strokeStyle = color; ctx.lineWidth = width; ctx.setLineDash(dash); ctx.beginPath();
   let pen = false;
   for (let i = 0; i < xs.length; i++) {
@@ -99,15 +273,57 @@ function line(ctx, ax, xs, ys, color, { width = 1.5, dash = [] } = {}) {
   ctx.stroke(); ctx.restore();
 }
 
-function legend(ctx, x, y, items) {
-  ctx.save(); ctx.font = "11px sans-serif"; ctx.textBaseline = "middle"; ctx.textAlign = "left";
-  items.forEach(([label, color, dash], k) => {
-    const yy = y + 15 * k;
-    ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 2; ctx.setLineDash(dash || []);
-    ctx.beginPath(); ctx.moveTo(x, yy); ctx.lineTo(x + 18, yy); ctx.stroke();
-    ctx.fillStyle = "#000"; ctx.fillText(label, x + 23, yy);
-  });
+/** A marker ("o", "s", "^", "D", "*") at (px, py): filled with ``fill`` (or open), edged with ``edge``. */
+function marker(ctx, kind, px, py, r, { fill = null, edge = "#000", width = 1.2 } = {}) {
+  ctx.save(); ctx.beginPath(); ctx.setLineDash([]);
+  if (kind === "s") ctx.rect(px - r * 0.85, py - r * 0.85, 1.7 * r, 1.7 * r);
+  else if (kind === "^") { ctx.moveTo(px, py - r); ctx.lineTo(px + 0.9 * r, py + 0.6 * r); ctx.lineTo(px - 0.9 * r, py + 0.6 * r); ctx.closePath(); }
+  else if (kind === "D") { ctx.moveTo(px, py - r); ctx.lineTo(px + 0.8 * r, py); ctx.lineTo(px, py + r); ctx.lineTo(px - 0.8 * r, py); ctx.closePath(); }
+  else if (kind === "*") {
+    for (let k = 0; k < 10; k++) {
+      const a = -PI / 2 + (k * PI) / 5, rr = k % 2 ? 0.42 * r : r;
+      ctx.lineTo(px + rr * Math.cos(a), py + rr * Math.sin(a));
+    }
+    ctx.closePath();
+  } else ctx.arc(px, py, r, 0, 2 * PI);
+  if (fill) { ctx.fillStyle = fill; ctx.fill(); }
+  ctx.strokeStyle = edge; ctx.lineWidth = width; ctx.stroke();
   ctx.restore();
+}
+
+/**
+ * A legend in rows below a figure: items { label, color, dash, marker, fill, patch } laid out left to
+ * right from x, wrapping at ``right``; returns the y below it.
+ */
+function legend(ctx, x, y, right, items) {
+  let px = x, py = y;
+  for (const it of items) {
+    const w = 28 + labelWidth(ctx, it.label, 12) + 18;
+    if (px > x && px + w > right) { px = x; py += 18; }
+    ctx.save();
+    if (it.patch) { ctx.fillStyle = it.patch; ctx.fillRect(px, py - 6, 20, 11); }
+    else if (it.color) {
+      ctx.strokeStyle = it.color; ctx.lineWidth = 1.8; ctx.setLineDash(it.dash || []);
+      ctx.beginPath(); ctx.moveTo(px, py); ctx.lineTo(px + 20, py); ctx.stroke();
+    }
+    if (it.marker) marker(ctx, it.marker, px + 10, py, it.size || 4.5, { fill: it.fill, edge: it.edge || "#000" });
+    ctx.restore();
+    drawLabel(ctx, it.label, px + 26, py + 4, { size: 12 });
+    px += w;
+  }
+  return py + 18;
+}
+
+function vertical(ctx, ax, x, color, dash, width = 1.2) {
+  const [, y0, , h] = ax.box;
+  ctx.save(); clip(ctx, ax); ctx.strokeStyle = color; ctx.lineWidth = width; ctx.setLineDash(dash);
+  ctx.beginPath(); ctx.moveTo(ax.X(x), y0); ctx.lineTo(ax.X(x), y0 + h); ctx.stroke(); ctx.restore();
+}
+
+function horizontal(ctx, ax, y, color, dash, width = 1.2) {
+  const [x0, , w] = ax.box;
+  ctx.save(); clip(ctx, ax); ctx.strokeStyle = color; ctx.lineWidth = width; ctx.setLineDash(dash);
+  ctx.beginPath(); ctx.moveTo(x0, ax.Y(y)); ctx.lineTo(x0 + w, ax.Y(y)); ctx.stroke(); ctx.restore();
 }
 
 // cividis, as matplotlib's, at 9 stops (interpolated linearly)
@@ -119,274 +335,343 @@ function cividis(t) {
   return CIVIDIS[k].map((c, i) => Math.round(c + f * (CIVIDIS[k + 1][i] - c)));
 }
 
+/** lib.plotting.mass_style: the paper's three masses in their colours and markers, any other in black. */
+function massStyle(M) {
+  for (const [m, s] of C.masses) if (Math.abs(M - m) <= 1e-9 * Math.max(1, Math.abs(m))) return s;
+  return { color: WONG.black, marker: "D", label: `$M = ${num(M)}$` };
+}
+
 // -- controls --------------------------------------------------------------------------------------
-function slider(spec, value, onInput) {
+// Keys the notebook front ends (JupyterLab, Notebook 7) would otherwise take for their own commands.
+const NAVIGATION = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
+
+/**
+ * ``v`` within the slider's range and, where the table says so, below (``below``) or above (``above``)
+ * another control's value by 1% of the range (the lowest temperature stays below the highest).
+ */
+function bounded(spec, v, params) {
+  const gap = C.keys.arrow * (spec.max - spec.min);
+  let lo = spec.min, hi = spec.max;
+  if (spec.below && spec.below in params) hi = Math.min(hi, params[spec.below] - gap);
+  if (spec.above && spec.above in params) lo = Math.max(lo, params[spec.above] + gap);
+  return Math.min(hi, Math.max(lo, v));
+}
+
+function slider(spec, value, onInput, params) {
   const row = document.createElement("label");
   row.className = "lib-explorer-control";
   row.style.cssText = "display:flex;align-items:center;gap:0.6em;margin:2px 0;font-size:0.9em";
-  const name = document.createElement("span"); name.textContent = spec.label; name.style.cssText = "width:13em";
+  const name = document.createElement("span");
+  name.innerHTML = labelHTML(spec.label); name.style.cssText = "width:15em";
   const input = document.createElement("input");
-  Object.assign(input, { type: "range", min: spec.min, max: spec.max, step: spec.step ?? "any", value });
-  input.dataset.key = spec.key; input.style.cssText = "flex:1;max-width:22em";
-  const out = document.createElement("output"); out.style.cssText = "width:5em;font-variant-numeric:tabular-nums";
-  const show = () => { out.textContent = (+input.value).toFixed(spec.digits ?? 2); };
+  Object.assign(input, { type: "range", min: spec.min, max: spec.max, step: "any", value });
+  input.dataset.key = spec.key;
+  input.setAttribute("data-lm-suppress-shortcuts", "true");  // Lumino (JupyterLab, Notebook 7): leave keys here
+  input.setAttribute("aria-label", labelText(spec.label));
+  input.style.cssText = "flex:1;max-width:22em";
+  const out = document.createElement("output"); out.style.cssText = "width:4.5em;font-variant-numeric:tabular-nums";
+  const show = () => { out.textContent = num(+input.value, spec.digits); };
   show();
-  input.addEventListener("input", () => { show(); onInput(spec.key, +input.value); });
+  const set = (v) => {
+    const next = bounded(spec, v, params);
+    if (next === +input.value) return;
+    input.value = String(next);
+    show(); onInput(spec.key, next);
+  };
+  input.addEventListener("input", () => {
+    const v = bounded(spec, +input.value, params);
+    if (v !== +input.value) input.value = String(v);
+    show(); onInput(spec.key, v);
+  });
+  input.addEventListener("keydown", (ev) => {
+    if (!NAVIGATION.has(ev.key)) return;
+    ev.preventDefault(); ev.stopPropagation();
+    const span = spec.max - spec.min, v = +input.value;
+    const step = (ev.key.startsWith("Page") ? C.keys.page : C.keys.arrow) * span;
+    if (ev.key === "Home") set(spec.min);
+    else if (ev.key === "End") set(spec.max);
+    else if (["ArrowRight", "ArrowUp", "PageUp"].includes(ev.key)) set(v + step);
+    else set(v - step);
+  });
   row.append(name, input, out);
-  return row;
+  return { row, set: (v) => { input.value = String(v); show(); } };
 }
 
 function dropdown(spec, value, onInput) {
   const row = document.createElement("label");
   row.className = "lib-explorer-control";
   row.style.cssText = "display:flex;align-items:center;gap:0.6em;margin:2px 0;font-size:0.9em";
-  const name = document.createElement("span"); name.textContent = spec.label; name.style.cssText = "width:13em";
-  const select = document.createElement("select"); select.dataset.key = spec.key;
+  const name = document.createElement("span");
+  name.innerHTML = labelHTML(spec.label); name.style.cssText = "width:15em";
+  const select = document.createElement("select");
+  select.dataset.key = spec.key;
+  select.setAttribute("data-lm-suppress-shortcuts", "true");
+  select.setAttribute("aria-label", labelText(spec.label));
+  select.style.cssText = "flex:1;max-width:34em;min-width:0";
   for (const [v, text] of spec.options) {
-    const o = document.createElement("option"); o.value = v; o.textContent = text; select.append(o);
+    const o = document.createElement("option"); o.value = v; o.textContent = labelText(text); select.append(o);
   }
   select.value = value;
+  select.addEventListener("keydown", (ev) => { if (NAVIGATION.has(ev.key)) ev.stopPropagation(); });
   select.addEventListener("input", () => onInput(spec.key, select.value));
   row.append(name, select);
-  return row;
+  return { row, set: (v) => { select.value = v; } };
 }
 
 // -- the explorers -----------------------------------------------------------------------------------
-const PI = Math.PI;
-const phaseText = (p) => `${(p / PI).toFixed(3)}π`;
+// Each explorer: `height` of its figure, `compute(p, emit, stale)` (optional; calls emit(data, done)
+// for each stage) and `draw(ctx, W, H, p, data, extra)` returning the summary reported as `result`.
+
+const LEFT = 74;
 
 const EXPLORERS = {
   landscape: {
-    note: "Computed in your browser on every move (no kernel): V(x, y) on a 281 × 221 grid and the barrier points.",
-    controls: [
-      { key: "U0", label: "height U₀ (ħΩ)", min: 0, max: 20, step: 0.01 },
-      { key: "lam", label: "width λ", min: 0.5, max: 4, step: 0.01 },
-      { key: "s", label: "impact parameter s", min: -3, max: 3, step: 0.01 },
-    ],
-    height: 460,
+    height: 450,
     draw(ctx, W, H, p) {
       const m = E.model({ U0: p.U0, lam: p.lam, s: p.s });
-      const xr = [-7, 7], yr = [-5.5, 5.5];
-      const ax = axes(ctx, [60, 30, W - 190, H - 90], xr, yr, { xlabel: "particle position x (l_osc)",
-        ylabel: "oscillator position y (l_osc)", title: `U₀ = ${p.U0}, λ = ${p.lam}, s = ${p.s}` });
-      const [bx, by, bw, bh] = ax.box;
-      const img = ctx.createImageData(Math.round(bw), Math.round(bh));
-      const vmax = 25;
-      for (let j = 0; j < img.height; j++) {
-        const y = yr[1] - ((j + 0.5) / img.height) * (yr[1] - yr[0]);
-        for (let i = 0; i < img.width; i++) {
-          const x = xr[0] + ((i + 0.5) / img.width) * (xr[1] - xr[0]);
-          const v = E.landscape(m, x, y);
-          const c = cividis(Math.floor(v) / vmax);  // filled contours one unit apart
-          const o = 4 * (j * img.width + i);
+      const xr = [-7, 7], yr = [-5.5, 5.5], vmax = 25;
+      const box = [LEFT, 30, W - LEFT - 120, H - 30 - 84];
+      const ax = axes(ctx, box, xr, yr, { xlabel: "particle position $x$ ($l_\\mathrm{osc}$)",
+        ylabel: "gate position $y$ ($l_\\mathrm{osc}$)", ticks: false,
+        title: `$U_0 = ${num(p.U0, 2)}$, $\\lambda = ${num(p.lam, 2)}$, $s = ${num(p.s, 2)}$` });
+      const [bx, by, bw, bh] = box;
+      const dpr = ctx.getTransform().a;
+      const iw = Math.round(bw * dpr), ih = Math.round(bh * dpr);
+      const img = ctx.createImageData(iw, ih);
+      for (let j = 0; j < ih; j++) {
+        const y = yr[1] - ((j + 0.5) / ih) * (yr[1] - yr[0]);
+        for (let i = 0; i < iw; i++) {
+          const x = xr[0] + ((i + 0.5) / iw) * (xr[1] - xr[0]);
+          const c = cividis((Math.floor(E.landscape(m, x, y)) + 0.5) / vmax);  // filled contours 1 apart
+          const o = 4 * (j * iw + i);
           img.data[o] = c[0]; img.data[o + 1] = c[1]; img.data[o + 2] = c[2]; img.data[o + 3] = 255;
         }
       }
-      ctx.putImageData(img, Math.round(bx), Math.round(by));
-      axes(ctx, ax.box, xr, yr, {});
+      ctx.putImageData(img, Math.round(bx * dpr), Math.round(by * dpr));
+      axes(ctx, box, xr, yr, {});
+      horizontal(ctx, ax, p.s, ROLE.particle, [6, 4], 1.2);
       const frozen = E.frozenBarrier(m), relaxed = E.relaxedBarrier(m);
-      const mark = (x, y, color, r, filled) => {
-        ctx.beginPath(); ctx.arc(ax.X(x), ax.Y(y), r, 0, 2 * PI);
-        ctx.lineWidth = 2; ctx.strokeStyle = filled ? "#fff" : color; ctx.fillStyle = color;
-        if (filled) ctx.fill(); ctx.stroke();
-      };
-      mark(0, 0, WONG.vermillion, 6, true);
-      const star = (x, y, r, color, filled) => {  // the relaxed barrier points, as the chapter's text says
-        ctx.beginPath();
-        for (let k = 0; k < 10; k++) {
-          const a = -PI / 2 + (k * PI) / 5, rr = k % 2 ? 0.45 * r : r;
-          ctx.lineTo(ax.X(x) + rr * Math.cos(a), ax.Y(y) + rr * Math.sin(a));
-        }
-        ctx.closePath(); ctx.lineWidth = 1.5; ctx.strokeStyle = filled ? "#fff" : color; ctx.fillStyle = color;
-        if (filled) ctx.fill(); ctx.stroke();
-      };
-      relaxed.forEach(([y], k) => star(0, y, k === 0 ? 10 : 7, WONG.sky, k === 0));
-      // colour bar
-      for (let k = 0; k < 200; k++) {
-        const c = cividis(Math.floor((k / 200) * vmax) / vmax);
-        ctx.fillStyle = `rgb(${c})`; ctx.fillRect(W - 118, by + bh - (k + 1) * bh / 200, 14, bh / 200 + 1);
+      marker(ctx, "o", ax.X(0), ax.Y(0), 5, { fill: ROLE.frozen });
+      for (const [y] of relaxed.minima) marker(ctx, "*", ax.X(0), ax.Y(y), 8, { fill: ROLE.relaxed, width: 1 });
+      // colour bar, its title above its top tick
+      const cx = bx + bw + 22;
+      for (let k = 0; k < vmax; k++) {
+        const c = cividis((k + 0.5) / vmax);
+        ctx.fillStyle = `rgb(${c})`; ctx.fillRect(cx, by + bh - ((k + 1) * bh) / vmax, 14, bh / vmax + 0.5);
       }
-      ctx.fillStyle = "#000"; ctx.font = "11px sans-serif"; ctx.textAlign = "left";
-      for (const v of [0, 5, 10, 15, 20, 25]) ctx.fillText(String(v), W - 100, by + bh - (v / vmax) * bh);
-      ctx.fillText("V (ħΩ)", W - 118, by - 8);
-      legend(ctx, 70, H - 14, [[`circle: frozen barrier (0, 0), U(s) = ${frozen.toFixed(3)}`, WONG.vermillion]]);
-      legend(ctx, 360, H - 14, [[`star: relaxed barrier (0, ${relaxed[0][0].toFixed(2)}), E* = ${relaxed[0][1].toFixed(3)}`,
-        WONG.sky]]);
-      return { frozen_barrier: frozen, relaxed_barrier: relaxed[0][1], relaxed_y: relaxed[0][0] };
+      ctx.strokeStyle = "#000"; ctx.lineWidth = 1; ctx.strokeRect(cx, by, 14, bh);
+      for (let v = 0; v <= vmax; v += 5) {
+        const py = by + bh - (v / vmax) * bh;
+        ctx.beginPath(); ctx.moveTo(cx + 14, py); ctx.lineTo(cx + 18, py); ctx.stroke();
+        drawLabel(ctx, String(v), cx + 21, py + 4, { size: 12 });
+      }
+      drawLabel(ctx, "$V$ ($\\hbar\\Omega$)", cx + 7, by - 10, { align: "center", size: 12 });
+      legend(ctx, bx, by + bh + 64, W - 10, [
+        { label: "particle's line $y = s$", color: ROLE.particle, dash: [6, 4] },
+        { label: `frozen: $V(0, 0) = U(s) = ${num(frozen, 3)}$`, marker: "o", fill: ROLE.frozen, size: 5 },
+        { label: `relaxed: $\\mathcal{E}_* = ${num(relaxed.energy, 4)}$`, marker: "*", fill: ROLE.relaxed, size: 7 },
+      ]);
+      return { frozen_barrier: frozen, relaxed_barrier: relaxed.energy, relaxed_y: relaxed.y };
     },
   },
 
   trajectory: {
-    note: "Computed in your browser on every move (no kernel): lib's adaptive Dormand-Prince integrator, ported to JavaScript.",
-    controls: [
-      { key: "E_particle", label: "particle energy (ħΩ)", min: 0.2, max: 15, step: 0.01 },
-      { key: "E_oscillator", label: "oscillator energy (ħΩ)", min: 0, max: 15, step: 0.01 },
-      { key: "phase", label: "oscillator phase φ (rad)", min: 0, max: 2 * PI, step: 0.001, digits: 3 },
-      { key: "M", label: "mass M", min: 0.1, max: 10, step: 0.01 },
-      { key: "s", label: "impact parameter s", min: -3, max: 3, step: 0.01 },
-    ],
-    height: 560,
+    height: 500,
     draw(ctx, W, H, p) {
       const m = E.model({ M: p.M, s: p.s });
       const [y0, vy0] = E.oscillatorInitial(p.E_oscillator, p.phase);
       const state = E.initialState(m, p.E_particle, y0, vy0);
       const decided = E.trajectory(m, state);
       const tStop = decided.t[decided.t.length - 1];
-      const tr = E.trajectory(m, state, { tEnd: 2 * tStop, options: { hMax: 0.005 } });
+      const tr = E.trajectory(m, state, { tEnd: 2 * tStop, options: { h_max: 0.005 } });
       const n = tr.t.length;
       const ep = new Float64Array(n), eo = new Float64Array(n), eu = new Float64Array(n), et = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         ep[i] = E.particleEnergy(m, tr.vx[i]); eo[i] = E.oscillatorEnergy(tr.y[i], tr.vy[i]);
         eu[i] = E.interaction(tr.x[i], tr.y[i], m.s, m.U0, m.il2)[0]; et[i] = ep[i] + eo[i] + eu[i];
       }
-      const names = { 1: "transmitted", 0: "reflected", [-1]: "undecided" };
+      const name = { 1: "transmitted", 0: "reflected", [-1]: "undecided" }[decided.outcome];
       const range = (...arrs) => {
         let lo = Infinity, hi = -Infinity;
         for (const a of arrs) for (const v of a) { if (v < lo) lo = v; if (v > hi) hi = v; }
-        const pad = 0.05 * (hi - lo || 1); return [lo - pad, hi + pad];
+        const pad = 0.06 * (hi - lo || 1); return [lo - pad, hi + pad];
       };
-      const tr_ = [0, tr.t[n - 1]];
-      const left = 70, w = W - 100;
-      ctx.fillStyle = "#000"; ctx.font = "bold 13px sans-serif"; ctx.textAlign = "center";
-      ctx.fillText(`${names[decided.outcome]} (outcome ${decided.outcome})   E_particle = ${p.E_particle}, ` +
-        `E_osc = ${p.E_oscillator}, φ = ${phaseText(p.phase)}, M = ${p.M}, s = ${p.s}`, W / 2, 16);
-      const a1 = axes(ctx, [left, 40, w, 110], tr_, range(tr.x), { ylabel: "particle x" });
-      line(ctx, a1, tr.t, tr.x, WONG.blue);
-      const a2 = axes(ctx, [left, 180, w, 110], tr_, range(tr.y, [p.s]), { ylabel: "oscillator y" });
-      line(ctx, a2, [0, tr_[1]], [p.s, p.s], "#000", { width: 0.6, dash: [2, 3] });
-      line(ctx, a2, tr.t, tr.y, WONG.vermillion);
-      const a3 = axes(ctx, [left, 320, w, 170], tr_, range(ep, eo, eu, et), { ylabel: "energy (ħΩ)",
-        xlabel: "time τ (oscillator periods)" });
-      line(ctx, a3, tr.t, ep, WONG.blue); line(ctx, a3, tr.t, eo, WONG.vermillion);
-      line(ctx, a3, tr.t, eu, WONG.green); line(ctx, a3, tr.t, et, "#000", { dash: [5, 3] });
-      for (const a of [a1, a2, a3]) line(ctx, a, [tStop, tStop], [-1e9, 1e9], "rgba(0,0,0,0.5)", { width: 1 });
-      legend(ctx, left, H - 22, [["particle", WONG.blue], ["oscillator", WONG.vermillion]]);
-      legend(ctx, left + 130, H - 22, [["interaction U", WONG.green], ["total", "#000", [5, 3]]]);
-      legend(ctx, left + 280, H - 22, [["outcome decided", "rgba(0,0,0,0.5)"]]);
+      const tr_ = [0, tr.t[n - 1]], w = W - LEFT - 20;
+      drawLabel(ctx, `${name}: $\\mathcal{E}_\\mathrm{p} = ${num(p.E_particle, 2)}$, ` +
+        `$\\mathcal{E}_\\mathrm{o} = ${num(p.E_oscillator, 2)}$, $\\phi = ${phaseLabel(p.phase)}$, ` +
+        `$M = ${num(p.M, 2)}$, $s = ${num(p.s, 2)}$`, LEFT + w / 2, 18, { align: "center" });
+      const a1 = axes(ctx, [LEFT, 32, w, 150], tr_, range(tr.x, tr.y), { ylabel: "position ($l_\\mathrm{osc}$)" });
+      line(ctx, a1, tr.t, tr.x, ROLE.particle);
+      line(ctx, a1, tr.t, tr.y, ROLE.gate);
+      const a2 = axes(ctx, [LEFT, 222, w, 190], tr_, range(ep, eo, eu, et), { ylabel: "energy ($\\hbar\\Omega$)",
+        xlabel: "time (gate periods)" });
+      line(ctx, a2, tr.t, ep, ROLE.particle); line(ctx, a2, tr.t, eo, ROLE.gate);
+      line(ctx, a2, tr.t, eu, ROLE.interaction); line(ctx, a2, tr.t, et, ROLE.total, { dash: [5, 3] });
+      for (const a of [a1, a2]) vertical(ctx, a, tStop, GREY, [2, 3], 1);
+      legend(ctx, LEFT, H - 22, W - 10, [
+        { label: "particle", color: ROLE.particle }, { label: "gate", color: ROLE.gate },
+        { label: "interaction $U$", color: ROLE.interaction }, { label: "total", color: ROLE.total, dash: [5, 3] },
+        { label: "outcome decided", color: GREY, dash: [2, 3] },
+      ]);
       return { outcome: decided.outcome, t_stop: tStop, points: n };
     },
   },
 
   phase_space: {
-    note: "Computed in your browser (Web Workers, no kernel): one trajectory per grid point with lib's default integrator.",
-    controls: [
-      { key: "phase", label: "oscillator phase φ (rad)", min: 0, max: 2 * PI, step: 0.001, digits: 3 },
-      { key: "s", label: "impact parameter s", min: -3, max: 3, step: 0.01 },
-      { key: "M", label: "mass M", min: 0.1, max: 10, step: 0.01 },
-      { key: "convention", label: "oscillator convention", options: [["paper-text", "paper text: A = √(2E)"],
-        ["published-script", "published script: v_y0 = 2π cos φ"]] },
-    ],
-    height: 470,
-    async compute(p) {
+    height: 490,
+    async compute(p, emit, stale) {
+      const [coarse, fine] = C.map_grids;
       const workers = pool();
-      const grid = p.grid;
-      const cut = Array.from({ length: workers.length + 1 }, (_, k) => Math.round((k * grid) / workers.length));
       const m = { M: p.M, s: p.s };
-      const parts = await Promise.all(workers.map((w, k) => w.call("map", { m, phase: p.phase, grid,
-        convention: p.convention, rows: [cut[k], cut[k + 1]] })));
-      const out = new Uint8Array(grid * grid);
-      let o = 0; for (const part of parts) { out.set(part, o); o += part.length; }
-      return out;
+      const tasks = (grid, rows) => {
+        const out = [];
+        for (let r = 0; r < grid; r += rows) out.push({ task: "map", args: { m, phase: p.phase, grid, convention: p.convention,
+          rows: [r, Math.min(grid, r + rows)] } });
+        return out;
+      };
+      const first = await workers.run(tasks(coarse, Math.max(1, Math.ceil(coarse / (4 * workers.size)))), stale);
+      const map = { grid: coarse, cells: concat(first, coarse * coarse), fine: null, rows: 0 };
+      emit(map, false);
+      // refine: the fine map's rows replace the coarse ones as they arrive, bottom up
+      const fineCells = new Uint8Array(fine * fine);
+      const band = 8;
+      const bands = tasks(fine, band);
+      const done = new Array(bands.length).fill(false);
+      let shown = 0;
+      await Promise.all(bands.map((t, k) => workers.run([t], stale).then(([part]) => {
+        fineCells.set(part, t.args.rows[0] * fine);
+        done[k] = true;
+        let rows = 0;
+        while (rows < bands.length && done[rows]) rows++;
+        if (rows > shown && rows < bands.length) {
+          shown = rows;
+          emit({ grid: coarse, cells: map.cells, fine: fineCells, fineGrid: fine, rows: Math.min(fine, rows * band) }, false);
+        }
+      })));
+      emit({ grid: fine, cells: fineCells, fine: null, rows: 0 }, true);
     },
     draw(ctx, W, H, p, map) {
-      const grid = p.grid;
       const m = E.model({ M: p.M, s: p.s });
-      let sum = 0; for (const v of map) sum += v;
-      const frac = sum / map.length;
       const xr = E.PARTICLE_RANGE, yr = E.OSCILLATOR_RANGE;
-      const dx = (xr[1] - xr[0]) / (grid - 1) / 2, dy = (yr[1] - yr[0]) / (grid - 1) / 2;
-      const ax = axes(ctx, [70, 30, W - 110, H - 100], [xr[0] - dx, xr[1] + dx], [yr[0] - dy, yr[1] + dy], {
-        xlabel: "particle energy (ħΩ)", ylabel: "oscillator energy (ħΩ)",
-        title: `φ = ${phaseText(p.phase)}, s = ${p.s}, M = ${p.M}, ${p.convention}  (${grid} × ${grid}, ` +
-          `${(100 * frac).toFixed(1)}% transmitted)` });
-      const [bx, by, bw, bh] = ax.box;
-      const cw = bw / grid, ch = bh / grid;
-      for (let i = 0; i < grid; i++) for (let j = 0; j < grid; j++) {
-        ctx.fillStyle = map[i * grid + j] ? WONG.green : WONG.orange;
-        ctx.fillRect(bx + j * cw, by + bh - (i + 1) * ch, cw + 0.5, ch + 0.5);
-      }
-      const ef = E.frozenBarrier(m);
-      line(ctx, ax, [ef, ef], [-1, 21], "#000", { width: 1.2, dash: [6, 4] });
-      axes(ctx, ax.box, [xr[0] - dx, xr[1] + dx], [yr[0] - dy, yr[1] + dy], {});
-      legend(ctx, 80, H - 30, [["reflected", WONG.orange], ["transmitted", WONG.green],
-        [`frozen barrier U(s) = ${ef.toFixed(3)}`, "#000", [6, 4]]].slice(0, 2));
-      legend(ctx, 260, H - 30, [[`frozen barrier U(s) = ${ef.toFixed(3)}`, "#000", [6, 4]]]);
-      return { transmitted_fraction: frac, grid };
+      const box = [LEFT, 30, W - LEFT - 24, H - 30 - 84];
+      const [bx, by, bw, bh] = box;
+      const half = (r, g) => (r[1] - r[0]) / (g - 1) / 2;  // half a cell: the axes end at the outer cells' edges
+      const g0 = C.map_grids[C.map_grids.length - 1];
+      const xa = [xr[0] - half(xr, g0), xr[1] + half(xr, g0)], ya = [yr[0] - half(yr, g0), yr[1] + half(yr, g0)];
+      const X = (v) => bx + ((v - xa[0]) / (xa[1] - xa[0])) * bw, Y = (v) => by + bh - ((v - ya[0]) / (ya[1] - ya[0])) * bh;
+      // each map as an image of its cells (row 0, the lowest gate energy, at the bottom), scaled to its extent
+      const paint = (grid, cells, rows) => {
+        const img = new ImageData(grid, grid);
+        const col = C.outcomes.map((c) => [1, 3, 5].map((k) => parseInt(c.slice(k, k + 2), 16)));
+        for (let i = 0; i < rows; i++) for (let j = 0; j < grid; j++) {
+          const c = col[cells[i * grid + j]], o = 4 * ((grid - 1 - i) * grid + j);
+          img.data[o] = c[0]; img.data[o + 1] = c[1]; img.data[o + 2] = c[2]; img.data[o + 3] = 255;
+        }
+        const off = document.createElement("canvas");
+        off.width = grid; off.height = grid;
+        off.getContext("2d").putImageData(img, 0, 0);
+        const x0 = X(xr[0] - half(xr, grid)), x1 = X(xr[1] + half(xr, grid));
+        const y0 = Y(yr[0] - half(yr, grid)), y1 = Y(yr[1] + half(yr, grid));
+        const ch = (y0 - y1) / grid;
+        ctx.drawImage(off, 0, grid - rows, grid, rows, x0, y0 - rows * ch, x1 - x0, rows * ch);
+      };
+      ctx.save(); ctx.beginPath(); ctx.rect(bx, by, bw, bh); ctx.clip(); ctx.imageSmoothingEnabled = false;
+      paint(map.grid, map.cells, map.grid);
+      if (map.fine) paint(map.fineGrid, map.fine, map.rows);
+      ctx.restore();
+      let sum = 0; for (const v of map.cells) sum += v;
+      const frac = sum / map.cells.length;
+      const ax = axes(ctx, box, xa, ya, {
+          xlabel: "particle energy ($\\hbar\\Omega$)", ylabel: "gate energy ($\\hbar\\Omega$)",
+          title: `$s = ${num(p.s, 2)}$, $\\phi = ${phaseLabel(p.phase)}$, $M = ${num(p.M, 2)}$, ` +
+            (p.convention === "paper-text" ? "the paper's text" : "the published script") });
+      const ef = E.frozenBarrier(m), er = E.relaxedBarrier(m).energy;
+      vertical(ctx, ax, ef, "#000", C.barrier_dash.frozen, 1.3);
+      vertical(ctx, ax, er, "#000", C.barrier_dash.relaxed, 1.3);
+      legend(ctx, bx, by + bh + 64, W - 10, [
+        { label: "reflected", patch: C.outcomes[0] },
+        { label: `transmitted ($\\mathcal{A}$): ${num(100 * frac, 1)}% of the map`, patch: C.outcomes[1] },
+        { label: `frozen $U(s) = ${num(ef, 3)}$`, color: "#000", dash: C.barrier_dash.frozen },
+        { label: `relaxed $\\mathcal{E}_* = ${num(er, 3)}$`, color: "#000", dash: C.barrier_dash.relaxed },
+      ]);
+      return { transmitted_fraction: frac, grid: map.grid };
     },
   },
 
   transmission: {
-    note: "Computed in your browser (Web Workers, no kernel): the transmitting intervals of lib.transmitting " +
-      "(scan and bisection in particle energy, per gate level and phase), then P and E_a by lib.quadrature's sums. " +
-      "The Monte Carlo points (with error bars) come from lib.transmission_probability run by Python in the kernel.",
+    height: 440,
     kernel: true,
-    controls: [
-      { key: "experiment", label: "experiment", options: E.EXPERIMENTS.map((e) => [e, EXPERIMENT_TEXT[e]]) },
-      { key: "s", label: "impact parameter s", min: -3, max: 3, step: 0.01 },
-      { key: "M", label: "mass M", min: 0.1, max: 10, step: 0.01 },
-      { key: "omega_min", label: "lowest temperature ω_T", min: 0.5, max: 5, step: 0.01 },
-      { key: "omega_max", label: "highest temperature ω_T", min: 2, max: 20, step: 0.01 },
-    ],
-    height: 430,
-    async compute(p) {
-      return transmission(p);
+    compute(p, emit, stale) {
+      return transmission(p, emit, stale);
     },
     draw(ctx, W, H, p, r, mc) {
       const m = E.model({ M: p.M, s: p.s });
-      const ef = E.frozenBarrier(m), er = E.relaxedBarrier(m)[0][1];
+      const ef = E.frozenBarrier(m), er = E.relaxedBarrier(m).energy;
+      const style = massStyle(p.M);
       mc = mc && sameCurve(mc.params, p) ? mc : null;  // points of other parameters are not drawn
       const inv = r.omegas.map((w) => 1 / w);
       const xr = [0, Math.max(...inv) * 1.05];
       const pos = r.probability.concat(mc ? mc.probability : []).filter((v) => v > 0);
-      const ylo = Math.pow(10, Math.floor(Math.log10(Math.min(...pos, Math.exp(-ef * xr[1]))) ));
-      const half = (W - 40) / 2;
-      const a = axes(ctx, [70, 30, half - 70, H - 110], xr, [Math.max(ylo, 1e-30), 1], { ylog: true,
-        xlabel: "1/ω_T", ylabel: "P(ω_T)", title: `${p.experiment}, s = ${p.s}, M = ${p.M}` });
+      const ylo = Math.pow(10, Math.floor(Math.log10(Math.min(...pos, Math.exp(-ef * xr[1])))));
+      const half = (W - LEFT) / 2;
+      const a = axes(ctx, [LEFT, 30, half - 40, H - 30 - 92], xr, [Math.max(ylo, 1e-30), 1], { ylog: true,
+        xlabel: "$1/\\omega_T$", ylabel: "transmission probability $\\mathcal{P}$",
+        title: `${p.experiment}, $s = ${num(p.s, 2)}$, $M = ${num(p.M, 2)}$` });
       const xs = Array.from({ length: 100 }, (_, k) => (xr[1] * k) / 99);
-      line(ctx, a, xs, xs.map((x) => Math.exp(-ef * x)), "#000", { width: 1.2 });
-      line(ctx, a, xs, xs.map((x) => Math.exp(-er * x)), "#000", { width: 1.2, dash: [6, 4] });
-      line(ctx, a, inv, r.probability, WONG.blue, { width: 2 });
-      ctx.fillStyle = WONG.blue;
-      inv.forEach((x, k) => { ctx.beginPath(); ctx.arc(a.X(x), a.Y(r.probability[k]), 2.5, 0, 2 * PI); ctx.fill(); });
-      if (mc) mcPoints(ctx, a, mc.temperature.map((w) => 1 / w), mc.probability, mc.ci95_low, mc.ci95_high, true);
-      const wr = [0, Math.max(...r.omegas) * 1.05];
+      line(ctx, a, xs, xs.map((x) => Math.exp(-ef * x)), GREY, { width: 1.2, dash: C.barrier_dash.frozen });
+      line(ctx, a, xs, xs.map((x) => Math.exp(-er * x)), GREY, { width: 1.2, dash: C.barrier_dash.relaxed });
+      line(ctx, a, inv, r.probability, style.color, { width: 1.8 });
+      if (mc) mcPoints(ctx, a, mc.temperature.map((w) => 1 / w), mc.probability, mc.ci95_low, mc.ci95_high, style, true);
+      const wr = [Math.min(...r.omegas) / 1.08, Math.max(...r.omegas) * 1.08];
       const ea = r.activation.concat(mc ? mc.activation_energy : []).filter(Number.isFinite);
-      const b = axes(ctx, [half + 70, 30, half - 80, H - 110], wr,
-        [Math.min(0, ...ea, er) - 0.5, Math.max(...ea, ef, er) + 1], { xlabel: "ω_T", ylabel: "E_a(ω_T) (ħΩ)",
-          title: "local activation energy -d ln P / d(1/ω_T)" });
-      line(ctx, b, wr, [ef, ef], "#000", { width: 1.2 });
-      line(ctx, b, wr, [er, er], "#000", { width: 1.2, dash: [6, 4] });
-      line(ctx, b, r.omegas, r.activation, WONG.vermillion, { width: 2 });
+      const b = axes(ctx, [LEFT + half + 24, 30, half - 40, H - 30 - 92], wr,
+        [Math.min(0, ...ea, er) - 0.5, Math.max(...ea, ef, er) + 1], { xlog: true,
+          xlabel: "$\\omega_T = k_BT/\\hbar\\Omega$", ylabel: "$E_a$ ($\\hbar\\Omega$)",
+          title: "$E_a = -d\\ln\\mathcal{P}/d(1/\\omega_T)$" });
+      horizontal(ctx, b, ef, GREY, C.barrier_dash.frozen);
+      horizontal(ctx, b, er, GREY, C.barrier_dash.relaxed);
+      line(ctx, b, r.omegas, r.activation, style.color, { width: 1.8 });
       if (mc) mcPoints(ctx, b, mc.temperature, mc.activation_energy,
-        mc.activation_energy.map((v, k) => v - mc.activation_stderr[k]),
-        mc.activation_energy.map((v, k) => v + mc.activation_stderr[k]));
-      legend(ctx, 80, H - 42, [[`frozen barrier U(s) = ${ef.toFixed(3)}`, "#000"],
-        [`relaxed barrier E* = ${er.toFixed(3)}`, "#000", [6, 4]]]);
-      legend(ctx, 80, H - 12, [[`P by quadrature, ${r.omegas.length} temperatures, levels ≤ ${r.nMax}, ` +
-        `${r.runs.toLocaleString()} gate states`, WONG.blue]]);
-      legend(ctx, half + 80, H - 42, [["E_a(ω_T) from the same sums", WONG.vermillion]]);
-      if (mc) legend(ctx, half + 80, H - 12, [[`Monte Carlo in the kernel, ${mc.trials.toLocaleString()} trials`, "#000"]]);
-      return { omega_T: r.omegas, probability: r.probability, activation_energy: r.activation, n_max: r.nMax };
+        mc.activation_energy.map((v, k) => (v === null ? null : v - mc.activation_stderr[k])),
+        mc.activation_energy.map((v, k) => (v === null ? null : v + mc.activation_stderr[k])), style);
+      const items = [
+        { label: `frozen $U(s) = ${num(ef, 3)}$`, color: GREY, dash: C.barrier_dash.frozen },
+        { label: `relaxed $\\mathcal{E}_* = ${num(er, 3)}$`, color: GREY, dash: C.barrier_dash.relaxed },
+        { label: `quadrature, ${style.label}`, color: style.color },
+      ];
+      if (mc) items.push({ label: `Monte Carlo (kernel), ${mc.trials.toLocaleString("en-US")} trials`,
+        marker: style.marker, edge: style.color, size: 3.5 });
+      legend(ctx, LEFT, H - 22, W - 10, items);
+      return { omega_T: r.omegas, probability: r.probability, activation_energy: r.activation, n_max: r.nMax,
+        converged: r.converged };
     },
   },
 };
 
-// Kernel Monte Carlo points: a square per temperature with its error bar [lo, hi] (clipped to the
-// axes); on a logarithmic axis (`positive`) a point with nothing transmitted has no place and is left out.
-function mcPoints(ctx, ax, xs, ys, lo, hi, positive = false) {
+function concat(parts, n) {
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const part of parts) { out.set(part, o); o += part.length; }
+  return out;
+}
+
+// Kernel Monte Carlo points: an open marker per temperature with its error bar [lo, hi] (clipped to
+// the axes); on a logarithmic axis (`positive`) a point with nothing transmitted is left out.
+function mcPoints(ctx, ax, xs, ys, lo, hi, style, positive = false) {
   const [, by, , bh] = ax.box;
-  const clip = (v) => Math.min(by + bh, Math.max(by, v));
+  const clamp = (v) => Math.min(by + bh, Math.max(by, v));
   const Y = (v) => (v === null || !Number.isFinite(v) ? NaN : ax.Y(Math.max(v, 1e-300)));
-  ctx.strokeStyle = "#000"; ctx.fillStyle = "#000"; ctx.lineWidth = 1; ctx.setLineDash([]);
+  ctx.save(); ctx.strokeStyle = style.color; ctx.lineWidth = 0.8; ctx.setLineDash([]);
   xs.forEach((x, k) => {
     const y = Y(ys[k]);
     if (!Number.isFinite(y) || (positive && !(ys[k] > 0))) return;
     const X = ax.X(x), y0 = Y(lo[k]), y1 = Y(hi[k]);
     ctx.beginPath();
-    ctx.moveTo(X, clip(Number.isFinite(y0) ? y0 : by + bh)); ctx.lineTo(X, clip(Number.isFinite(y1) ? y1 : by));
+    ctx.moveTo(X, clamp(Number.isFinite(y0) ? y0 : by + bh)); ctx.lineTo(X, clamp(Number.isFinite(y1) ? y1 : by));
     ctx.stroke();
-    ctx.beginPath(); ctx.rect(X - 2.5, clip(y) - 2.5, 5, 5); ctx.fill();
+    if (y >= by && y <= by + bh) marker(ctx, style.marker, X, y, 3.5, { edge: style.color, fill: "#fff" });
   });
+  ctx.restore();
 }
 
 // Whether Monte Carlo points computed for parameters `q` belong on the curve of parameters `p`.
@@ -395,165 +680,245 @@ function sameCurve(q, p) {
     q.omega_min === Math.min(p.omega_min, p.omega_max) && q.omega_max === Math.max(p.omega_min, p.omega_max);
 }
 
-// The "Monte Carlo in the kernel" control. Disabled until the kernel answers a ping: the static
-// book has no kernel, so there it stays disabled with its note. `redraw(mc)` draws the points.
+// -- the transmission explorer's quadrature, in stages -------------------------------------------------
+// The gate states computed on this page, by model and gate: { key: Map("n|phase" -> { y, vy, brackets,
+// width, open }) }. A state keeps its scan and brackets: a later stage or move bisects them further.
+const SETS = new Map();
+
+/** The stage's level nodes: every `every`-th node of the full list, the first and last always. */
+function stageNodes(nodes, every) {
+  return nodes.filter((_, i) => i % every === 0 || i === nodes.length - 1);
+}
+
+async function transmission(p, emit, stale) {
+  const gate = E.EXPERIMENT[p.experiment].gate;
+  const frozen = E.EXPERIMENT[p.experiment].frozen;
+  const lo = Math.min(p.omega_min, p.omega_max), hi = Math.max(p.omega_min, p.omega_max);
+  const omegas = E.inverseSpaced(lo, hi, p.temperatures || C.temperatures);
+  const m = { M: p.M, s: p.s };
+  const mm = E.model(m);
+  const nMax = gate === "levels" ? E.levelCutoff(p.experiment, mm, hi, C.quadrature_tolerance) : 0;
+  const key = JSON.stringify([p.M, p.s, gate]);
+  if (!SETS.has(key)) SETS.set(key, new Map());
+  const store = SETS.get(key);
+  const workers = pool();
+  const stages = C.quadrature_stages;
+  // bring the states (n, phase) to width `width`, computing those the page does not have yet
+  async function solve(list, width, scan) {
+    const todo = [];
+    for (const [n, phase] of list) {
+      const k = `${n}|${phase}`;
+      let st = store.get(k);
+      if (!st) {
+        const [y, vy] = gate === "levels" ? E.oscillatorState(E.levelAmplitude(n), phase) : [0.0, 0.0];
+        st = { y, vy, brackets: null, width: Infinity, open: false };
+        store.set(k, st);
+      }
+      if (st.width > width) todo.push(st);
+    }
+    const chunk = Math.max(1, Math.min(12, Math.ceil(todo.length / (3 * workers.size))));
+    const tasks = [];
+    for (let i = 0; i < todo.length; i += chunk) {
+      const items = todo.slice(i, i + chunk);
+      tasks.push({ items, task: "states", args: { m, frozen, scan, energyTol: width,
+        items: items.map((st) => ({ y: st.y, vy: st.vy, brackets: st.brackets })) } });
+    }
+    const results = await workers.run(tasks, stale);
+    results.forEach((res, t) => res.forEach((r, k) => {
+      const st = tasks[t].items[k];
+      st.brackets = r.brackets; st.open = r.open; st.width = width;
+    }));
+  }
+  const intervals = (n, phase) => {
+    const st = store.get(`${n}|${phase}`);
+    return E.intervalsOf(st.brackets, st.open);
+  };
+  for (let k = 0; k < stages.length; k++) {
+    const stage = stages[k];
+    const width = Math.max(stage.tolerance * lo / 4, E.DEFAULT_ENERGY_TOL);
+    let ts;
+    if (gate !== "levels") {
+      await solve([[0, 0.0]], width, stage.scan);
+      ts = { gate, levels: [0], states: [[{ phase: 0.0, intervals: intervals(0, 0.0), weight: 1.0 }]], upper: mm.U0 };
+    } else {
+      const nodes = stageNodes(E.levelNodes(nMax), stage.nodes);
+      let phases = nodes.map(() => E.uniformPhases(stage.phases));
+      await solve(nodes.flatMap((n, i) => phases[i].map((ph) => [n, ph])), width, stage.scan);
+      const level = (i) => phases[i].map((ph) => ({ phase: ph, intervals: intervals(nodes[i], ph) }))
+        .sort((u, v) => u.phase - v.phase);
+      for (let pass = 0; pass < stage.refine; pass++) {  // lib.transmitting.transmitting_set's refinement
+        const added = nodes.map((_, i) => E.refinementPhases(level(i), width));
+        if (!added.some((a) => a.length)) break;
+        await solve(nodes.flatMap((n, i) => added[i].map((ph) => [n, ph])), width, stage.scan);
+        phases = phases.map((ph, i) => ph.concat(added[i]));
+      }
+      ts = { gate, levels: nodes, states: nodes.map((_, i) => E.withWeights(level(i))), upper: mm.U0 };
+    }
+    if (stale()) throw CANCELLED;
+    const { probability, activation } = E.quadrature(p.experiment, ts, omegas);
+    const done = k === stages.length - 1;
+    emit({ omegas, probability, activation, nMax, converged: done, stage: k }, done);
+  }
+}
+
+// The "Monte Carlo in the kernel" control. Hidden until the kernel answers a ping: the static book
+// has no kernel, so there it never shows. `redraw(mc)` draws the points.
 function kernelControl(model, params, redraw) {
   const box = document.createElement("div");
   box.className = "lib-explorer-kernel";
-  box.style.cssText = "font-size:0.85em;margin:4px 0";
+  box.style.cssText = "font-size:0.85em;margin:4px 0;display:none";
+  box.dataset.kernel = "none";
   const button = document.createElement("button");
   button.textContent = "Monte Carlo in the kernel";
-  button.disabled = true;
+  const mc = C.monte_carlo;
   const trials = document.createElement("input");
-  Object.assign(trials, { type: "number", min: 100, max: 20000, step: 100, value: 2000, disabled: true });
+  Object.assign(trials, { type: "number", min: mc.min, max: mc.max, step: 100, value: mc.trials });
+  trials.setAttribute("data-lm-suppress-shortcuts", "true");
   trials.style.width = "6em";
   const label = document.createElement("label");
   label.append(" trials per temperature ", trials);
   const state = document.createElement("span");
   state.className = "lib-explorer-kernel-status";
   state.style.cssText = "margin-left:0.8em;color:#444";
-  state.textContent = "Monte Carlo needs a running kernel (Binder or JupyterLab); this page has none.";
-  box.dataset.kernel = "none";
+  state.textContent = "Points with error bars from lib.transmission_probability, run in the kernel.";
   box.append(button, label, state);
-  let request = 0, started = 0;
+  let request = 0;
   model.on("msg:custom", (msg) => {
     if (!msg || typeof msg !== "object") return;
     if (msg.type === "pong" && box.dataset.kernel === "none") {
       box.dataset.kernel = "connected";
-      button.disabled = false; trials.disabled = false;
-      state.textContent = "Kernel connected: lib.transmission_probability runs in Python.";
+      box.style.display = "block";
     } else if (msg.type === "monte_carlo_result" && msg.id === request) {
       button.disabled = false;
-      const s = (performance.now() - started) / 1000;
-      state.textContent = `${msg.trials.toLocaleString()} trials × ${msg.temperature.length} temperatures ` +
-        `in the kernel: ${msg.elapsed.toFixed(1)} s computing, ${s.toFixed(1)} s in all.`;
+      state.textContent = `${msg.trials.toLocaleString("en-US")} trials at each of ${msg.temperature.length} ` +
+        "temperatures, from lib.transmission_probability in the kernel.";
       box.dataset.points = String(msg.temperature.length);
       redraw(msg);
     } else if (msg.type === "monte_carlo_error" && msg.id === request) {
       button.disabled = false;
-      state.textContent = `Kernel error: ${msg.message}`;
+      state.textContent = `The kernel could not run it: ${msg.message}`;
     }
   });
   button.addEventListener("click", () => {
     const n = Number(trials.value);
-    if (!Number.isInteger(n) || n < 100 || n > 20000) {
-      state.textContent = "trials must be an integer between 100 and 20,000 per temperature.";
+    if (!Number.isInteger(n) || n < mc.min || n > mc.max) {
+      state.textContent = `Trials must be an integer between ${mc.min} and ${mc.max.toLocaleString("en-US")} per temperature.`;
       return;
     }
-    request += 1; started = performance.now();
+    request += 1;
     button.disabled = true;
-    state.textContent = "running in the kernel…";
+    state.textContent = "Running in the kernel…";
     const lo = Math.min(params.omega_min, params.omega_max), hi = Math.max(params.omega_min, params.omega_max);
     model.send({ type: "monte_carlo", id: request, trials: n, seed: 0,
       params: { experiment: params.experiment, s: params.s, M: params.M, omega_min: lo, omega_max: hi } });
   });
-  try { model.send({ type: "ping" }); } catch (e) { /* no kernel: the button stays disabled */ }
+  try { model.send({ type: "ping" }); } catch (e) { /* no kernel: the control stays hidden */ }
   return box;
-}
-
-/** Resolution of the in-browser quadrature (coarser than lib's defaults, so it runs in about a second). */
-export const QUADRATURE = { tolerance: 1e-2, phases: 16, refine: 2, scan: 16 };
-
-const SETS = new Map();  // transmitting sets computed on this page, by model and gate
-
-// The transmitting set for the explorer's parameters. Level nodes are nested (levelNodes(n) begins
-// with levelNodes(n') for n' < n), so a set computed for the same model, gate and a bisection
-// tolerance at least as fine is reused, and only missing level nodes are computed.
-async function transmission(p) {
-  const gate = E.GATE[p.experiment];
-  const lo = Math.min(p.omega_min, p.omega_max), hi = Math.max(p.omega_min, p.omega_max);
-  const omegas = E.inverseSpaced(lo, hi, p.temperatures);
-  const q = QUADRATURE;
-  const energyTol = Math.max(q.tolerance * lo / 4, 1e-6);
-  const m = { M: p.M, s: p.s };
-  const nMax = gate === "levels" ? E.levelCutoff(p.experiment, E.model(m), hi, q.tolerance) : 0;
-  const key = JSON.stringify([p.M, p.s, gate]);
-  let ts = SETS.get(key);
-  if (ts && ts.energyTol > energyTol) ts = null;
-  const options = { phases: q.phases, refine: q.refine, scan: q.scan, energyTol: ts ? ts.energyTol : energyTol,
-    stats: { runs: 0 } };
-  const workers = pool();
-  if (!ts) {
-    ts = gate === "levels" ? { gate, levels: [], states: [], upper: E.model(m).U0 }
-      : await workers[0].call("rest", { m, gate, options });
-    ts.energyTol = options.energyTol;
-    SETS.set(key, ts);
-  }
-  if (gate === "levels") {
-    const missing = E.levelNodes(nMax).slice(ts.levels.length);
-    if (missing.length) {
-      const share = workers.map((_, k) => missing.filter((_, i) => i % workers.length === k));
-      const parts = await Promise.all(workers.map((w, k) => w.call("levels", { m, nodes: share[k], options })));
-      missing.forEach((n, i) => { ts.levels.push(n); ts.states.push(parts[i % workers.length][Math.floor(i / workers.length)]); });
-    }
-  }
-  const { probability, activation } = E.quadrature(p.experiment, ts, omegas);
-  return { omegas, probability, activation, nMax, runs: ts.states.reduce((acc, level) => acc + level.length, 0) };
 }
 
 // -- the widget ---------------------------------------------------------------------------------------
 function render({ model, el }) {
   const kind = model.get("kind");
   const spec = EXPLORERS[kind];
+  const table = C.kinds[kind];
   const params = { ...model.get("params") };
   const root = document.createElement("div");
   root.className = `lib-explorer lib-explorer-${kind}`;
-  root.dataset.updates = "0";
-  // Its own light background and dark text, whatever the page's theme (dark mode included): the
-  // notes and controls below are drawn in dark greys and the canvas in black on white.
+  root.dataset.updates = "0";  // figures finished (the last stage of each move)
+  root.dataset.draws = "0";    // figures drawn, stages included
+  // Its own light background and dark text, whatever the page's theme (dark mode included).
   root.style.cssText = "font-family:sans-serif;max-width:760px;background:#fff;color:#222;color-scheme:light;" +
     "padding:6px 8px;border-radius:4px";
+  // Navigation keys stay in the explorer: JupyterLab and Notebook 7 would take them for their commands.
+  root.addEventListener("keydown", (ev) => { if (NAVIGATION.has(ev.key)) ev.stopPropagation(); });
   const controls = document.createElement("div");
   const canvas = document.createElement("canvas");
   canvas.className = "lib-explorer-figure";
-  const W = 720, H = spec.height, dpr = window.devicePixelRatio || 1;
-  canvas.width = W * dpr; canvas.height = H * dpr;
+  const W = 720, H = spec.height, dpr = Math.max(1, window.devicePixelRatio || 1);
+  canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
   canvas.style.cssText = `width:${W}px;max-width:100%;height:auto;display:block;margin-top:4px`;
+  canvas.setAttribute("role", "img");
   const status = document.createElement("div");
   status.className = "lib-explorer-status";
   status.style.cssText = "font-size:0.8em;color:#444;min-height:1.2em";
   const note = document.createElement("div");
   note.style.cssText = "font-size:0.8em;color:#444";
-  note.textContent = spec.note;
+  note.textContent = table.note;
   let generation = 0, data = null, mc = null;
   function draw() {
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
-    return spec.draw(ctx, W, H, params, data, mc);
+    const result = spec.draw(ctx, W, H, params, data, mc);
+    canvas.setAttribute("aria-label", `${kind.replace("_", " ")} explorer figure`);
+    return result;
+  }
+  function report(result) {
+    try {
+      model.set("result", { ...result, params: { ...params } });
+      model.save_changes();
+    } catch (e) { /* no kernel */ }
   }
   async function update(started) {
     const mine = ++generation;
+    const stale = () => mine !== generation;
     root.dataset.busy = "1";
-    status.textContent = "computing…";
-    try {
-      const fresh = spec.compute ? await spec.compute(params) : null;
-      if (mine !== generation) return;  // a newer move superseded this one
+    delete root.dataset.error;
+    let first = true;
+    const emit = (fresh, done) => {
+      if (stale()) return;
       data = fresh;
       const result = draw();
       const ms = performance.now() - started;
-      status.textContent = `Updated in ${ms.toFixed(0)} ms in this browser.`;
-      root.dataset.lastMs = String(ms);
-      root.dataset.updates = String(+root.dataset.updates + 1);
-      delete root.dataset.busy;
-      try { model.set("result", result); model.set("params", { ...params }); model.save_changes(); } catch (e) { /* no kernel */ }
+      root.dataset.draws = String(+root.dataset.draws + 1);
+      if (first) { root.dataset.firstMs = String(ms); first = false; }
+      if (done) {
+        root.dataset.lastMs = String(ms);
+        root.dataset.updates = String(+root.dataset.updates + 1);
+        delete root.dataset.busy;
+        status.textContent = "";
+      } else {
+        status.textContent = "Refining…";
+      }
+      report(result);
+    };
+    try {
+      if (spec.compute) await spec.compute({ ...params }, emit, stale);
+      else emit(null, true);
     } catch (error) {
-      if (mine !== generation) return;
-      status.textContent = `Error: ${error.message}`;
+      if (error === CANCELLED || stale()) return;
+      status.textContent = `Could not compute this figure: ${error.message}`;
       root.dataset.error = error.message;
       delete root.dataset.busy;
     }
   }
   let queued = null;
-  const onInput = (key, value) => {
-    params[key] = value;
+  const schedule = () => {
     const started = performance.now();
     if (queued) cancelAnimationFrame(queued);
     queued = requestAnimationFrame(() => { queued = null; update(started); });
   };
-  for (const c of spec.controls) controls.append((c.options ? dropdown : slider)(c, params[c.key], onInput));
+  const widgets = {};
+  const onInput = (key, value) => {
+    params[key] = value;
+    try { model.set("params", { ...params }); model.save_changes(); } catch (e) { /* no kernel */ }
+    schedule();
+  };
+  for (const c of table.controls) {
+    const w = (c.type === "choice" ? dropdown : slider)(c, params[c.key], onInput, params);
+    widgets[c.key] = w;
+    controls.append(w.row);
+  }
+  // params set from Python: move the controls and redraw
+  model.on("change:params", () => {
+    const next = model.get("params");
+    if (!next || Object.keys(next).every((k) => next[k] === params[k])) return;
+    Object.assign(params, next);
+    for (const [key, w] of Object.entries(widgets)) if (key in next) w.set(next[key]);
+    schedule();
+  });
   root.append(controls, canvas, status, note);
-  if (spec.kernel) controls.append(kernelControl(model, params, (points) => { mc = points; if (data) draw(); }));
+  if (spec.kernel) controls.append(kernelControl(model, params, (points) => { mc = points; if (data) report(draw()); }));
   el.append(root);
   update(performance.now());
   return () => { generation += 1; };

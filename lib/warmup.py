@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-KERNEL_MODULES = ("lib.fastmath", "lib.model", "lib.kernels")
+KERNEL_MODULES = ("lib.fastmath", "lib.model", "lib.kernels", "lib.scattering")
 """Modules that hold numba-compiled functions (``@njit(cache=True)``)."""
 
 
@@ -54,6 +54,7 @@ def warmup() -> dict:
     from .integrate import run, trajectory
     from .model import Model
     from .phase_space import phase_space_map
+    from .scattering import scatter
     from .transmitting import transmitting_set
 
     model = Model(M=1.0, s=2.0)
@@ -74,6 +75,7 @@ def warmup() -> dict:
     threshold_energy(model, frozen=True, grid=8, use_cache=False)
     transmission_probability("thermal", model, [2.0], trials=64, seed=0, n_jobs=1, progress=False,
                              use_cache=False)
+    scatter(model, [4.5], hi=3, sectors=8)  # the coupled-channel propagator of lib.scattering and lib.quantum
     return kernel_stats()
 
 

@@ -113,17 +113,12 @@ def executed_figures(built_book):
     return found
 
 
-NOT_YET_SHOWN = {("beyond", "fig_classical")}
-"""Glued figures not yet displayed under their cells: the classical-gate section of beyond.ipynb, which is
-being rewritten with the exact quantum calculation (issue 18), should draw it with lib.plotting.Glue.figure."""
-
-
 def test_figures_show_under_their_cells_and_once_in_the_book(built_book):
     """In Jupyter each figure appears as an image output of its cell; in the book that output is removed
     (``remove-output``) and the numbered {glue:figure} shows the figure once."""
     shown = executed_figures(built_book)
     assert len(shown) >= 15, sorted(shown)
-    for chapter in ("intro", "model", "stationary", "moving", "beyond", "numerics"):
+    for chapter in ("intro", "model", "stationary", "moving", "beyond", "quantum", "numerics"):
         assert any(c == chapter for c, _ in shown), chapter
     glued = set()
     for path in (Path(built_book).parent / "jupyter_execute" / "book").glob("*.glue.json"):
@@ -132,7 +127,7 @@ def test_figures_show_under_their_cells_and_once_in_the_book(built_book):
         for name, out in json.loads(path.read_text()).items():
             if any(k.endswith("image/png") for k in out.get("data", {})):
                 glued.add((path.name[: -len(".glue.json")], name))
-    not_shown = glued - set(shown) - NOT_YET_SHOWN
+    not_shown = glued - set(shown)
     assert not not_shown, f"glued figures that a notebook reader does not see under their cells: {sorted(not_shown)}"
     for page in CHAPTERS:  # the book never shows a figure twice: every image sits in a numbered figure
         html = (built_book / page).read_text()
@@ -169,11 +164,6 @@ PROGRAMMER_NOTATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)?e[-+]?\d+\b")
 
 TEMPLATE_PHRASES = ("no more than 0.0%", "at least 100%", "at least 100 %", "np.float64", "The appendix on Appendix")
 
-NOT_YET_TYPESET = {"book/beyond.html", "book/conclusions.html"}
-"""Pages whose text still holds numbers from Python format specs: the classical-gate section of beyond and
-the conclusions, rewritten in issue 18; they should glue through lib.plotting.Glue."""
-
-
 def prose_text(html: str) -> str:
     """The article's text outside code, scripts and equations."""
     body = re.search(r"<article.*?</article>", html, flags=re.S)
@@ -190,10 +180,42 @@ def test_numbers_read_as_a_physicist_writes_them(built_book):
         text = prose_text((built_book / page).read_text())
         for phrase in TEMPLATE_PHRASES:
             assert phrase not in text, (page, phrase)
-        if page not in NOT_YET_TYPESET:
-            assert not PROGRAMMER_NOTATION.findall(text), (page, PROGRAMMER_NOTATION.findall(text)[:5])
+        assert not PROGRAMMER_NOTATION.findall(text), (page, PROGRAMMER_NOTATION.findall(text)[:5])
 
 
 def test_the_sidebar_lists_the_introduction(built_book):
     nav = re.search(r"<nav class=\"bd-links bd-docs-nav.*?</nav>", (built_book / "book" / "theory.html").read_text(), re.S)
     assert nav and re.search(r'href="intro.html"[^>]*>\s*Introduction', nav.group(0))
+
+
+def _notebook(stem: str) -> dict:
+    return json.loads((ROOT / "book" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+
+
+def _toc_chapters() -> list[str]:
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [Path(f).name for f in [toc["root"]] + [c["file"] for c in toc["chapters"]]
+            if (ROOT / (f + ".ipynb")).exists()]
+
+
+def test_every_chapter_glues_its_numbers_through_lib_plotting():
+    """Numbers reach the text as {glue:md}`name:myst` (lib.plotting.Glue, formatted by lib.plotting.number),
+    never through a format spec in the text ({glue:text}`x:.3f`) or a bare myst_nb.glue call."""
+    for stem in _toc_chapters():
+        for cell in _notebook(stem)["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "markdown":
+                for role, body in re.findall(r"\{glue(:\w+)?\}`([^`]*)`", source):
+                    assert role == ":figure" or (role == ":md" and body.endswith(":myst")), (stem, role, body)
+            else:
+                assert not re.search(r"from myst_nb import glue|\bglue\(", source), (stem, source[:200])
+
+
+def test_chapters_end_with_a_summary():
+    """Every chapter of the main line between the introduction and the conclusions closes with a summary."""
+    chapters = _toc_chapters()
+    for stem in chapters[1: chapters.index("conclusions")]:
+        markdown = [("".join(c["source"])) for c in _notebook(stem)["cells"] if c["cell_type"] == "markdown"]
+        assert re.search(r"^## Summary\s*$", markdown[-1], re.M), stem

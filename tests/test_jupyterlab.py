@@ -46,11 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_MS = 1_800_000  # a bound on waiting for Run All, not a speed target
 DRAW_TIMEOUT_MS = 120_000
 
-FIGURES_PENDING = {"book/quantum.ipynb"}
-"""Chapters whose figures do not yet show in a notebook front end: they glue them with
-``display=False`` (issue 21, first item). Their figure check is expected to fail (strict xfail);
-a chapter leaves this set when it displays its figures (lib.plotting.Glue.figure)."""
-
 EXPLORER_CALL = re.compile(r"\b(landscape|trajectory|phase_space|transmission)_explorer\(")
 
 PARAMS_FROM_PYTHON = {"landscape": {"s": 1.234}, "trajectory": {"E_particle": 5.5},
@@ -356,9 +351,7 @@ def test_chapter_runs_all_cells(lab_chapters, path):
     assert c.seconds > 0
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
-    strict=True, reason="the chapter glues its figures with display=False (issue 21, first item)"))
-    if p in FIGURES_PENDING else p for p in CHAPTERS])
+@pytest.mark.parametrize("path", CHAPTERS)
 def test_every_figure_appears_as_an_image(lab_chapters, path):
     c = lab_chapters[path]
     assert c.problem is None, c.problem

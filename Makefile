@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PDF_STAMP := $(VENV)/.installed-pdf
 JS_STAMP := book/_assets/.installed
 
-.PHONY: book html pdf test test-quick setup setup-dev js browser clean
+.PHONY: book html pdf test test-quick lint setup setup-dev js browser clean
 
 # The HTML needs requirements.txt, the PDF also requirements-pdf.txt and Chromium, the tests requirements-dev.txt.
 setup: $(STAMP) $(JS_STAMP)
@@ -50,10 +50,14 @@ pdf: html browser $(PDF_STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
 
-test: setup-dev browser
+# ruff first (a second; the rules are in pyproject.toml), then the tests
+lint: setup-dev
+	$(BIN)/ruff check .
+
+test: lint browser
 	$(BIN)/python -m pytest -m "" -ra --durations=15
 
-test-quick: setup-dev
+test-quick: lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -18,6 +18,8 @@ Quick start::
 """
 import sys as _sys
 
+__version__ = "1.0.0"  # first: the modules that record it (lib.sweeps, lib.reproduce) import it from here
+
 if _sys.argv[:1] == ["-m"]:  # being imported by `python -m lib` (argv[0] is "-m" only then)
     def _stop_while_starting(signum, frame):
         """Ctrl-C or SIGTERM before the command has started: one line, no traceback, nothing to clean up."""
@@ -39,18 +41,17 @@ from .model import Model
 from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
 from .integrate import ADAPTIVE, PAPER, Integrator, Outcomes, Trajectory, run, trajectory
 from .experiments import EXPERIMENTS, paper_temperatures, sample
-from .ensemble import Transmission, transmission_probability
+from .ensemble import Transmission
 from .phase_space import PhaseSpaceMap, phase_space_map
-from .barriers import (barrier_frequency, crossover_temperature, frozen_barrier, relaxed_barrier, threshold_energy,
+from .barriers import (barrier_frequency, crossover_temperature, frozen_barrier, relaxed_barrier,
                        vibrationally_adiabatic_barrier, wigner_correction)
 from .arrhenius import fit_arrhenius, fit_power_law, local_activation_energy
-from .transmitting import TransmittingSet, transmitting_set
-from .quadrature import Quadrature, activation_energy, low_temperature_limit
+from .transmitting import TransmittingSet, threshold_energy, transmitting_set
+from .quadrature import Quadrature, low_temperature_limit
 from .sweeps import sweep, write_dataset
 from .scattering import Scattering, scatter
 from .quantum import QuantumTransmission, quantum_transmission
-
-__version__ = "1.0.0"
+from .transmission import activation_energy, transmission_probability
 
 __all__ = [
     "Model", "Tableau", "BUTCHER_RK5", "DORMAND_PRINCE_54",

@@ -353,8 +353,13 @@ def local_activation_energy(omega_T, transmitted, trials, *, centers=None, half_
     energy = np.full(centers.shape, np.nan)
     err = np.full(centers.shape, np.nan)
     points = np.zeros(centers.shape, dtype=int)
-    line = (lambda x, th: th[0] + th[1] * x)
-    line_jac = (lambda x, th: np.stack([np.ones_like(x), x], axis=-1))
+
+    def line(x, th):
+        return th[0] + th[1] * x
+
+    def line_jac(x, th):
+        return np.stack([np.ones_like(x), x], axis=-1)
+
     for i, c in enumerate(centers):
         sel = np.abs(lw - np.log(c)) <= half_width
         usable = sel & (k > 0) if method == "lsq" else sel

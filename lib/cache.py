@@ -40,6 +40,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+from . import files
+
 ENGINE_MODULES = ("model", "tableaus", "fastmath", "kernels", "integrate", "experiments", "ensemble",
                   "phase_space", "barriers", "stats", "transmitting", "quadrature")
 """Modules of :mod:`lib` whose source determines numerical results (missing ones are skipped)."""
@@ -139,8 +141,6 @@ def write_entry(path: Path, value) -> None:
 
     On any failure the temporary file is removed and the ``OSError`` raised.
     """
-    from . import files
-
     data = _seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     path.parent.mkdir(parents=True, exist_ok=True)
     files.write_bytes(path, data)  # a temporary file of this writer's own, fsync, os.replace

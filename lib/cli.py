@@ -21,8 +21,23 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import files
+from . import files, parallel
+from .barriers import frozen_barrier, relaxed_barrier, vibrationally_adiabatic_barrier
+from .cache import cache_dir
 from .experiments import DESCRIPTIONS, EXPERIMENT_REGISTRY, figure_experiments
+from .inputs import (IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, MAX_CHANNELS, MAX_CLOSED, MAX_SECTORS,
+                     SCATTERING_ENERGY_RANGE, TEMPERATURE_RANGE, U0_RANGE, check_energies, check_integer, check_seed,
+                     check_trials)
+from .model import Model
+from .phase_space import OSCILLATOR_RANGE, PARTICLE_RANGE, phase_space_map
+from .quadrature import quasi_classical_threshold
+from .quantum import ground_state_threshold
+from .reproduce import FIGURES, reproduce
+from .scattering import scatter
+from .sweeps import check_output, sweep, write_dataset
+from .transmission import transmission_probability
+from .transmitting import transmitting_set
+from .warmup import main as warmup
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1  # the request was sound, the system refused it (a file could not be written)
@@ -110,16 +125,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _number(v: float) -> str:
+    """A bound as the help shows it: powers of ten from 1e3 up and 1e-3 down as ``1e3``, others as ``%g``."""
+    if v != 0 and abs(math.log10(abs(v)) % 1.0) < 1e-12 and abs(math.log10(abs(v))) >= 3:
+        return f"{'-' if v < 0 else ''}1e{round(math.log10(abs(v)))}"
+    return f"{v:g}"
+
+
+def _interval(bounds, *, open_low: bool = False) -> str:
+    """``[low, high]`` of a range of :mod:`lib.inputs` (``(0, high]`` with ``open_low``), for the help."""
+    low, high = bounds
+    return f"{'(0' if open_low else '[' + _number(low)}, {_number(high)}]"
+
+
 def _add_model_args(p, *, mass: bool = True):
     p.add_argument("--impact", "-s", type=float, default=0.0, metavar="S",
-                   help="impact parameter s in [-1e3, 1e3] (default 0; the paper uses 0 and 2)")
+                   help=f"impact parameter s in {_interval(IMPACT_RANGE)} (default 0; the paper uses 0 and 2)")
     if mass:
         p.add_argument("--mass", "-M", type=float, default=1.0, metavar="M",
-                       help="particle mass in oscillator masses, in [1e-4, 1e4] (default 1; the paper uses 0.2, 1, 5)")
+                       help=f"particle mass in oscillator masses, in {_interval(MASS_RANGE)} (default 1; the paper "
+                            "uses 0.2, 1, 5)")
     p.add_argument("--u0", type=float, default=10.0, metavar="U0",
-                   help="height of the Gaussian repulsion, in [0, 1e4] (default 10)")
+                   help=f"height of the Gaussian repulsion, in {_interval(U0_RANGE)} (default 10)")
     p.add_argument("--lam", type=float, default=2.0, metavar="L",
-                   help="width lambda of the Gaussian, in [0.01, 100] (default 2)")
+                   help=f"width lambda of the Gaussian, in {_interval(LAMBDA_RANGE)} (default 2)")
 
 
 def _add_run_args(p):
@@ -170,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                    .replace("%", "%%"))
     _add_model_args(p)
     p.add_argument("--temperature", "-T", type=float, nargs="+", required=True, metavar="T",
-                   help="temperatures omega_T = k_B T / (hbar Omega), each in [0.01, 1e6]")
+                   help=f"temperatures omega_T = k_B T / (hbar Omega), each in {_interval(TEMPERATURE_RANGE)}")
     p.add_argument("--trials", "-n", type=_integer, default=10_000, metavar="N",
                    help="trials per temperature (default 10000)")
     p.add_argument("--seed", type=_integer, default=0, metavar="K", help="random seed (default 0)")
@@ -212,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("phase-space", help="transmission map over particle and oscillator energies",
-                       description="Outcome over a grid of particle energies [0.1, 12] and oscillator "
-                                   "energies [0, 20] at one oscillator phase (Fig. 3).")
+                       description=f"Outcome over a grid of particle energies {_interval(PARTICLE_RANGE)} and "
+                                   f"oscillator energies {_interval(OSCILLATOR_RANGE)} at one oscillator phase "
+                                   "(Fig. 3).")
     _add_model_args(p)
     p.add_argument("--phase", "-p", type=float, default=0.0, metavar="PHI",
                    help="oscillator phase in radians (default 0)")
@@ -235,14 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "adiabatic and quasi-classical thresholds.")
     _add_model_args(p)
     p.add_argument("--energy", "-E", type=float, nargs="+", default=None, metavar="E",
-                   help="total energies E in hbar Omega, each in (0, 3000] (a particle in level n has E - n - 1/2)")
+                   help=f"total energies E in hbar Omega, each in {_interval(SCATTERING_ENERGY_RANGE, open_low=True)} "
+                        "(a particle in level n has E - n - 1/2)")
     p.add_argument("--threshold", action="store_true",
                    help="print the quantum threshold of the ground-state gate (T_0 = 1/2) and its references")
     p.add_argument("--closed", type=_integer, default=None, metavar="C",
-                   help="closed levels above the open ones (default 8, with --threshold 16; 0 to 1000)")
+                   help=f"closed levels above the open ones (default 8, with --threshold 16; 0 to {MAX_CLOSED})")
     p.add_argument("--sectors", type=_integer, default=None, metavar="S",
                    help="sectors of the log-derivative propagation over [0, X] (default 96, with --threshold 192; "
-                        "2 to 20000)")
+                        f"2 to {MAX_SECTORS})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("sweep", help="P and E_a over a grid of parameters, written as a labelled dataset",
@@ -290,14 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _model(args):
-    from .model import Model
-
     return Model(M=getattr(args, "mass", 1.0), s=args.impact, U0=args.u0, lam=args.lam)
 
 
 def _cmd_probability(args):
-    from .ensemble import check_seed, check_trials, transmission_probability
-
     trials = check_trials(args.trials)
     seed = check_seed(args.seed)
     result = transmission_probability(args.experiment, _model(args), args.temperature, trials=trials,
@@ -337,8 +364,6 @@ def _cmd_probability(args):
 
 
 def _cmd_transmitting_set(args):
-    from .transmitting import transmitting_set
-
     out = _writable_file(args.out, (".json", ".npz")) if args.out else None
     ts = transmitting_set(_model(args), args.gate, n_max=args.levels,
                           phases=args.phases, refine=args.refine, scan=args.scan,
@@ -370,8 +395,6 @@ def _write_npz(path, **arrays):
 
 
 def _cmd_barrier(args):
-    from .barriers import frozen_barrier, relaxed_barrier
-
     model = _model(args)
     rb = relaxed_barrier(model)
     data = {"impact": model.s, "U0": model.U0, "lam": model.lam, "frozen": frozen_barrier(model),
@@ -385,22 +408,16 @@ def _cmd_barrier(args):
 
 
 def _cmd_scattering(args):
-    from .inputs import MAX_CHANNELS, check_energies, check_integer
-
     model = _model(args)
     closed = check_integer("closed", (16 if args.threshold else 8) if args.closed is None else args.closed,
-                           minimum=0, maximum=1000)
+                           minimum=0, maximum=MAX_CLOSED)
     sectors = check_integer("sectors", (192 if args.threshold else 96) if args.sectors is None else args.sectors,
-                            minimum=2, maximum=20_000)
+                            minimum=2, maximum=MAX_SECTORS)
     if args.threshold == (args.energy is not None):
         raise ValueError("give either --energy E... or --threshold")
     if args.threshold:
-        from .barriers import (frozen_barrier, quasi_classical_threshold, relaxed_barrier,
-                               vibrationally_adiabatic_barrier)
-        from .quantum import ground_state_threshold
-
         q = ground_state_threshold(model, closed=max(closed, 1), sectors=sectors)
-        data = {"impact": model.s, "mass": model.M, "U0": model.U0, "lam": model.lam,
+        data = {**model.to_dict(),
                 "quantum_threshold": q["energy"], "quantum_threshold_error": q["error"], "width": q["width"],
                 "relaxed": relaxed_barrier(model).energy, "vibrationally_adiabatic": vibrationally_adiabatic_barrier(model),
                 "quasi_classical": quasi_classical_threshold(model, 0), "frozen": frozen_barrier(model)}
@@ -418,8 +435,6 @@ def _cmd_scattering(args):
         print(f"the quantum threshold lies {'above' if data['above_relaxed'] else 'below'} E* by "
               f"{abs(data['quantum_threshold'] - data['relaxed']):.4f}")
         return
-    from .scattering import scatter
-
     energy = check_energies(args.energy)
     hi = int(math.floor(float(energy.max()) - 0.5)) + 1 + closed
     if hi > MAX_CHANNELS:
@@ -436,7 +451,7 @@ def _cmd_scattering(args):
                      "reflection": result.reflection[e, idx].tolist(),
                      "transmitted": probs["transmitted"].tolist(), "reflected": probs["reflected"].tolist()})
     if args.json:
-        print(json.dumps({"impact": model.s, "mass": model.M, "U0": model.U0, "lam": model.lam,
+        print(json.dumps({**model.to_dict(),
                           "channels": int(result.levels.size), "sectors": result.sectors, "energies": rows}))
         return
     print(f"# s = {model.s:g}, M = {model.M:g}: {result.levels.size} channels, {result.sectors} sectors; "
@@ -449,8 +464,6 @@ def _cmd_scattering(args):
 
 
 def _cmd_phase_space(args):
-    from .phase_space import phase_space_map
-
     grid = args.grid
     path = _writable_file(args.out, (".png", ".pdf", ".svg", ".json", ".npz")) if args.out else None
     pmap = phase_space_map(_model(args), args.phase, grid=grid, convention=args.convention,
@@ -486,9 +499,6 @@ def _cmd_phase_space(args):
 def _cmd_reproduce(args):
     import time
 
-    from .ensemble import check_trials
-    from .reproduce import FIGURES, reproduce
-
     trials = check_trials(args.trials)
     _writable_folder(args.out)
     figures = FIGURES if args.figure == "all" else (args.figure,)
@@ -501,8 +511,6 @@ def _cmd_reproduce(args):
 
 
 def _cmd_sweep(args):
-    from .sweeps import check_output, sweep, write_dataset
-
     def flat(groups):
         return [v for group in groups for v in group]
 
@@ -529,15 +537,11 @@ def _cmd_sweep(args):
 
 
 def _cmd_warmup(args):
-    from .warmup import main as warmup
-
     warmup()
 
 
 def _use_scheduler(args):
     """Connect at once to the scheduler of ``--scheduler`` or ``$ACTIVATION_SCHEDULER`` (fail fast)."""
-    from . import parallel
-
     if getattr(args, "scheduler", None) is not None:
         parallel.set_scheduler(args.scheduler)
     address = parallel.scheduler_address()
@@ -602,9 +606,7 @@ def _run(prog, args) -> int:
     except OSError as exc:
         detail = exc.strerror if exc.filename and exc.strerror else str(exc)
         where = f" {exc.filename!r}" if exc.filename else ""
-        from .parallel import ClusterFault
-
-        if isinstance(exc, ClusterFault):  # a cluster that failed during the run: what finished is kept
+        if isinstance(exc, parallel.ClusterFault):  # a cluster that failed during the run: what finished is kept
             detail += _kept(args)
         print(f"{prog}: error:{where} {detail}", file=sys.stderr)
         return EXIT_FAILURE
@@ -625,6 +627,4 @@ def _run(prog, args) -> int:
 
 def _kept(args) -> str:
     """What an interrupted command keeps: its finished blocks, in the cache (if one is in use)."""
-    from .cache import cache_dir
-
     return "" if getattr(args, "no_cache", False) or cache_dir() is None else "; finished blocks are kept in the cache"

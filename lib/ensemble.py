@@ -37,17 +37,15 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import sys
 import warnings
 
 import numpy as np
 
-from . import cache
+from . import cache, parallel
 from .experiments import EXPERIMENT_REGISTRY, EXPERIMENTS, check_experiment, is_frozen, sample
 from .integrate import UNDECIDED, Integrator, get_integrator, run
-from .inputs import check_integer, check_jobs, check_seed, check_temperatures  # noqa: F401 (re-exported)
-from .model import Model
+from .inputs import check_jobs, check_seed, check_temperatures, check_trajectories, check_trials
+from .model import Model, check_model
 from .records import record
 from .stats import confidence_interval, standard_error
 
@@ -58,30 +56,6 @@ of at most this many trials (:func:`batch_tasks`, :func:`run_chunks`), without c
 
 DEFAULT_TRIALS = 10_000
 """Trials per temperature, as in the paper."""
-
-PROGRESS_MIN_TRIALS = 200_000
-"""Runs with at least this many trajectories show a progress bar when
-``progress`` is left to ``None`` and standard error is a terminal."""
-
-
-def check_trials(trials) -> int:
-    """Trials per temperature: a positive integer (bounded with the temperatures by :data:`MAX_TRAJECTORIES`)."""
-    return check_integer("trials", trials, minimum=1, what="a positive integer")
-
-
-MAX_TRAJECTORIES = 10**9
-"""Upper bound on trials x temperatures in one call (about an hour and a half on 2 cores)."""
-
-
-def show_progress(progress, total: int) -> bool:
-    """Resolve the ``progress`` option: ``None`` means long runs on a terminal."""
-    if progress is None:
-        env = os.environ.get("ACTIVATION_PROGRESS")
-        if env is not None:
-            return env.strip().lower() not in ("0", "off", "false", "no", "")
-        return total >= PROGRESS_MIN_TRIALS and sys.stderr.isatty()
-    return bool(progress)
-
 
 @record
 class Transmission:
@@ -190,11 +164,7 @@ class Transmission:
         low, high = self.ci95
         return {
             "experiment": self.experiment,
-            "impact": self.model.s,
-            "mass": self.model.M,
-            "U0": self.model.U0,
-            "lam": self.model.lam,
-            "x0": self.model.x0,
+            **self.model.to_dict(),
             "integrator": self.integrator,
             "temperature": self.omega_T.tolist(),
             "trials": self.trials,
@@ -359,123 +329,38 @@ def join_columns(blocks) -> tuple:
 def _compute(experiment, model, omega_T, trials, seed, integrator, engine_version,
              n_jobs=1, progress=False):
     """Uncached ensemble; arguments already validated."""
-    from tqdm.auto import tqdm
-
-    from . import parallel
-
     units, tasks, spans = batch_tasks(experiment, model, omega_T, trials, seed, integrator)
     blocks = [None] * len(tasks)
     label = f"{experiment} s={model.s:g} M={model.M:g}"
-    with tqdm(total=omega_T.size * trials, unit="traj", unit_scale=True, desc=label,
-              disable=not progress, leave=False, smoothing=0.05) as bar:
+    with parallel.progress_bar(progress, omega_T.size * trials, unit="traj", desc=label, unit_scale=True,
+                               leave=False, smoothing=0.05) as bar:
         for j, out in parallel.run(run_chunks, tasks, n_jobs=n_jobs, ordered=False):
             blocks[j] = out
             bar.update(sum(u[2] for u in units[spans[j]: spans[j + 1]]))
     return assemble(experiment, model, omega_T, trials, seed, integrator, units, join_columns(blocks))
 
 
-METHODS = ("montecarlo", "quadrature", "quantum")
-
-
-def check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    return method
-
-
-def transmission_probability(experiment: str, model: Model, omega_T, *, trials: int = DEFAULT_TRIALS,
-                             seed: int = 0, integrator="adaptive", n_jobs=None, progress=None,
-                             use_cache: bool = True, method: str = "montecarlo",
-                             tolerance: float | None = None):
-    """Transmission probability of ``experiment`` at each temperature.
-
-    With ``method='quadrature'`` the probability is not sampled but
-    integrated over the transmitting set (:func:`lib.quadrature.transmission_quadrature`,
-    relative accuracy ``tolerance``, default 1e-3); the result is a
-    :class:`lib.quadrature.Quadrature` with ``error`` in place of binomial
-    errors, and ``trials`` and ``seed`` do not apply.
-
-    Parameters
-    ----------
-    experiment : {'frozen', 'deflected', 'thermal', 'joint'}
-        See :mod:`lib.experiments`.
-    model : Model
-        Mass, impact parameter and interaction.
-    omega_T : float or sequence of float
-        Temperatures :math:`k_B T / \\hbar\\Omega`, each real and in [0.01, 1e6]
-        (:data:`lib.inputs.TEMPERATURE_RANGE`).
-    trials : int, default 10,000
-        Trials per temperature; trials x temperatures at most :data:`MAX_TRAJECTORIES`.
-    seed : int, default 0
-        Root of the random streams (see the module docstring); a non-negative
-        integer. ``None`` is refused rather than read as fresh entropy, so that
-        every result can be reproduced from the seed it reports.
-    integrator : {'adaptive', 'paper'} or Integrator, default 'adaptive'
-    n_jobs : int, optional
-        Worker processes; ``None`` means ``$ACTIVATION_JOBS`` or all cores,
-        negative values count back from all cores as in joblib; capped at the
-        cores and the work units. The result does not depend on it.
-    progress : bool, optional
-        Show a tqdm progress bar. ``None`` (default): ``$ACTIVATION_PROGRESS``
-        if set, else only for long runs on a terminal.
-    use_cache : bool, default True
-        Look up and store the result in the on-disk cache (:mod:`lib.cache`).
-    method : {'montecarlo', 'quadrature', 'quantum'}, default 'montecarlo'
-        ``'quantum'``: the exact quantum model by coupled-channel scattering
-        (:func:`lib.quantum.quantum_transmission`; ``deflected`` is then the gate
-        in its ground state, ``classical`` is refused).
-    tolerance : float, optional
-        Relative accuracy for ``method='quadrature'`` or ``'quantum'`` (default 1e-3).
-
-    Returns
-    -------
-    Transmission or Quadrature
-        Counts, probabilities, binomial standard errors and Wilson 95%
-        intervals per temperature, with the parameters that produced them.
-
-    Raises
-    ------
-    ValueError
-        Naming the parameter, for an unknown experiment or integrator,
-        temperatures outside [0.01, 1e6] (or not real), trials that are not a
-        positive integer, a seed that is not a non-negative integer, or
-        ``n_jobs`` that is not a non-zero integer.
-    """
+def montecarlo_transmission(experiment: str, model: Model, omega_T, *, trials: int = DEFAULT_TRIALS,
+                            seed: int = 0, integrator="adaptive", n_jobs=None, progress=None,
+                            use_cache: bool = True) -> Transmission:
+    """The Monte Carlo estimate of :math:`\\mathcal{P}(\\omega_T)`: :func:`lib.transmission_probability` with
+    ``method='montecarlo'`` (see there for the parameters), validated, cached and run in chunks."""
     check_experiment(experiment)
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    check_model(model)
     omega_T = check_temperatures(omega_T)
-    if check_method(method) == "quantum":  # the exact quantum model (lib.quantum): a QuantumTransmission
-        from .quantum import DEFAULT_TOLERANCE, quantum_transmission
-
-        return quantum_transmission(experiment, model, omega_T,
-                                    tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
-                                    n_jobs=n_jobs, progress=progress, use_cache=use_cache)
-    if method == "quadrature":
-        from .quadrature import DEFAULT_TOLERANCE, transmission_quadrature
-
-        return transmission_quadrature(experiment, model, omega_T,
-                                       tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
-                                       integrator=integrator, n_jobs=n_jobs, progress=progress,
-                                       use_cache=use_cache)
-    if tolerance is not None:
-        raise ValueError("tolerance applies to method='quadrature' only")
     trials = check_trials(trials)
-    if trials * omega_T.size > MAX_TRAJECTORIES:
-        shown = trials if trials < 10**15 else f"about 1e{len(str(trials)) - 1}"
-        raise ValueError(f"trials x temperatures must be at most {MAX_TRAJECTORIES:.0e} per call, got "
-                         f"{shown} x {omega_T.size}; split the run")
+    check_trajectories(trials, omega_T.size)
     seed = check_seed(seed)
     integ = get_integrator(integrator)
     n_jobs = check_jobs(n_jobs)
-    progress = show_progress(progress, omega_T.size * trials)
+    progress = parallel.show_progress(progress, omega_T.size * trials)
     func = cache.cached(_compute, ignore=("n_jobs", "progress")) if use_cache else _compute
     result = func(experiment, model, omega_T, trials, seed, integ, cache.ENGINE_VERSION,
                   n_jobs=n_jobs, progress=progress)
     if result.undecided.any():
         warnings.warn(f"{int(result.undecided.sum())} trajectories exhausted a step budget or broke down and "
-                      "were left out of the statistics", RuntimeWarning, stacklevel=2)
+                      "were left out of the statistics", RuntimeWarning, stacklevel=3)
     return result
 
 
-__all__ = ["EXPERIMENTS", "Transmission", "transmission_probability", "CHUNK_TRIALS"]
+__all__ = ["EXPERIMENTS", "Transmission", "montecarlo_transmission", "CHUNK_TRIALS", "DEFAULT_TRIALS"]

@@ -50,8 +50,21 @@ MAX_CHANNELS = 4000
 """Gate levels a coupled-channel solve may include (the coupling matrix is exact up to rounding up to here)."""
 MAX_SECTORS = 20_000
 """Sectors of one propagation (the default is about 100; more only refines the step)."""
+MAX_CLOSED = 1000
+"""Closed gate levels a solve may add above the open ones (a few suffice; more only cost time)."""
 QUANTUM_TOLERANCE_RANGE = (1e-8, 0.5)
 """Relative accuracy of method='quantum': below 1e-8 rounding in the propagator and the rules dominates."""
+
+
+MAX_TRAJECTORIES = 10**9
+"""Upper bound on trials x temperatures in one Monte Carlo call (about an hour and a half on 2 cores)."""
+
+METHODS = ("montecarlo", "quadrature", "quantum")
+"""How a transmission probability is computed: sampled, integrated over the transmitting set, or exact quantum."""
+
+QUADRATURE_TOLERANCE_RANGE = (1e-12, 1.0)
+"""Relative tolerance of method='quadrature' (the upper end excluded): boundaries are bisected to
+``tolerance * omega / 4``, so below 1e-12 the bisection reaches rounding."""
 
 
 class ToleranceWarning(RuntimeWarning):
@@ -235,3 +248,40 @@ def check_seed(seed) -> int:
         raise ValueError("seed must be a non-negative integer, got None (every run is reproducible from "
                          "its seed: pick one)")
     return check_integer("seed", seed, minimum=0)
+
+
+def check_trials(trials) -> int:
+    """Trials per temperature: a positive integer (bounded with the temperatures by :data:`MAX_TRAJECTORIES`)."""
+    return check_integer("trials", trials, minimum=1, what="a positive integer")
+
+
+def check_trajectories(trials: int, temperatures: int, where: str = "per call") -> None:
+    """Refuse more than :data:`MAX_TRAJECTORIES` trials x temperatures in one run (``where`` names the run)."""
+    if trials * temperatures > MAX_TRAJECTORIES:
+        shown = trials if trials < 10**15 else f"about 1e{len(str(trials)) - 1}"
+        raise ValueError(f"trials x temperatures must be at most {MAX_TRAJECTORIES:.0e} {where}, got "
+                         f"{shown} x {temperatures}; split the run")
+
+
+def check_method(method) -> str:
+    """One of :data:`METHODS`."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    return method
+
+
+def check_tolerance(tolerance, method: str = "quadrature") -> float:
+    """The relative tolerance of ``method``: 'quadrature' in :data:`QUADRATURE_TOLERANCE_RANGE` (below 1),
+    'quantum' in :data:`QUANTUM_TOLERANCE_RANGE`."""
+    if method == "quantum":
+        low, high = QUANTUM_TOLERANCE_RANGE
+        return check_finite("tolerance", tolerance, low=low, high=high)
+    if method != "quadrature":
+        raise ValueError(f"tolerance applies to method='quadrature' or 'quantum' only, not {method!r}")
+    tol = check_finite("tolerance", tolerance, positive=True)
+    low, high = QUADRATURE_TOLERANCE_RANGE
+    if not tol < high:
+        raise ValueError(f"tolerance must be below {high:g}, got {tol!r}")
+    if tol < low:
+        raise ValueError(f"tolerance must be at least {low:g}, got {tol!r}")
+    return tol

@@ -137,6 +137,10 @@ class Model:
         object.__setattr__(self, "x0", check_range("x0 (the particle starts left of the gate)", self.x0, X0_RANGE,
                                                    exclude_high=True))
 
+    def to_dict(self) -> dict:
+        """The parameters under the names the datasets and JSON outputs use: impact, mass, U0, lam, x0."""
+        return {"impact": self.s, "mass": self.M, "U0": self.U0, "lam": self.lam, "x0": self.x0}
+
     # -- the interaction ---------------------------------------------------
     @property
     def inv_lam2(self) -> float:
@@ -213,3 +217,11 @@ class Model:
         if tol >= 1.0:
             return 0.0
         return self.lam * math.sqrt(2.0 * math.log(1.0 / tol))
+
+
+def check_model(model) -> Model:
+    """``model`` itself if it is a :class:`Model`; else ``ValueError`` (the check of :mod:`lib.inputs` for a
+    model, kept next to the class it tests: :mod:`lib.inputs` sits below this module)."""
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    return model

@@ -66,6 +66,8 @@ import math
 import os
 import sys
 
+from . import cache
+
 ENV_VAR = "ACTIVATION_SCHEDULER"
 TIMEOUT_ENV_VAR = "ACTIVATION_SCHEDULER_TIMEOUT"
 
@@ -89,6 +91,12 @@ HEARTBEAT = 2.0
 SCHEMES = ("tcp", "tls")
 """Address schemes lib connects with (``tls`` needs Dask's TLS settings)."""
 
+PROGRESS_ENV_VAR = "ACTIVATION_PROGRESS"
+
+PROGRESS_MIN_TRIALS = 200_000
+"""Runs with at least this many trajectories show a progress bar when
+``progress`` is left to ``None`` and standard error is a terminal."""
+
 _NO_SCHEDULER = ("", "local", "none", "off", "0")
 _override: list = []  # stack of addresses set by use_scheduler / set_scheduler
 _clients: dict = {}
@@ -104,6 +112,26 @@ class ClusterFault(SchedulerUnreachable):
 
 class EngineMismatch(RuntimeError):
     """Raised on a worker whose engine version differs from the client's."""
+
+
+def show_progress(progress, total: int) -> bool:
+    """Resolve the ``progress`` option: ``None`` means ``$ACTIVATION_PROGRESS`` if set, else runs of at least
+    :data:`PROGRESS_MIN_TRIALS` trajectories (``total``) on a terminal."""
+    if progress is None:
+        env = os.environ.get(PROGRESS_ENV_VAR)
+        if env is not None:
+            return env.strip().lower() not in ("0", "off", "false", "no", "")
+        return total >= PROGRESS_MIN_TRIALS and sys.stderr.isatty()
+    return bool(progress)
+
+
+def progress_bar(progress, total: int, *, unit: str, desc: str | None = None, work: int | None = None, **options):
+    """The tqdm progress bar of a run of ``total`` ``unit``s, shown as :func:`show_progress` decides for ``work``
+    trajectories (default ``total``); ``options`` go to tqdm. Use it as a context manager and ``update`` it."""
+    from tqdm.auto import tqdm  # on first use: tqdm.auto looks for a notebook front end
+
+    show = show_progress(progress, total if work is None else work)
+    return tqdm(total=total, unit=unit, desc=desc, disable=not show, **options)
 
 
 def check_scheduler(address):
@@ -206,8 +234,6 @@ def worker_timeout() -> float:
 
 
 def _worker_engine():
-    from lib import cache
-
     return cache.ENGINE_VERSION
 
 
@@ -331,8 +357,6 @@ def get_client(address):
     timeout, patience = connect_timeout(), worker_timeout()
     from distributed import Client
 
-    from . import cache
-
     _quiet_distributed()
     try:
         _probe(address, timeout)
@@ -409,7 +433,7 @@ def run(func, tasks, *, n_jobs: int = 1, ordered: bool = True):
 
     With ``ordered=False`` results come as they finish (for progress bars);
     callers that combine them do so in task order. ``n_jobs`` (already
-    resolved by :func:`lib.ensemble.check_jobs`) applies to local workers.
+    resolved by :func:`lib.inputs.check_jobs`) applies to local workers.
     """
     tasks = list(tasks)
     how = backend(n_jobs, len(tasks))
@@ -436,8 +460,6 @@ hand, and the scheduler never holds more than a few per thread."""
 
 def _run_batch(func, first, batch, engine=None):
     if engine is not None:
-        from lib import cache
-
         if cache.ENGINE_VERSION != engine:
             raise EngineMismatch(f"a worker runs engine {cache.ENGINE_VERSION}, the client {engine}; install the "
                                  "same sources there")
@@ -488,8 +510,6 @@ def _dask_run(client, func, tasks, ordered, address=None):
     import time
 
     from distributed import as_completed
-
-    from . import cache
 
     watch = _Watch(address or client.scheduler.address)
     threads = max(1, sum(client.nthreads().values()))
@@ -563,8 +583,6 @@ def cached_run(func, tasks, *, n_jobs: int = 1, use_cache: bool = True, ordered:
     what finished. ``on_result(k, result)`` is called for every task, found
     or computed (for progress bars).
     """
-    from . import cache
-
     tasks = list(tasks)
     results = [None] * len(tasks)
     memorized = cache.cached(func) if use_cache and cache.cache_dir() is not None else None

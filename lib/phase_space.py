@@ -25,11 +25,11 @@ import math
 
 import numpy as np
 
-from . import cache
+from . import cache, parallel
 from .inputs import check_integer, check_jobs
 from .experiments import initial_states
 from .integrate import TRANSMITTED, Integrator, get_integrator, run
-from .model import Model, check_finite
+from .model import Model, check_finite, check_model
 from .records import record
 
 CONVENTIONS = ("paper-text", "published-script")
@@ -113,11 +113,7 @@ class PhaseSpaceMap:
 
     def to_dict(self) -> dict:
         return {
-            "impact": self.model.s,
-            "mass": self.model.M,
-            "U0": self.model.U0,
-            "lam": self.model.lam,
-            "x0": self.model.x0,
+            **self.model.to_dict(),
             "phase": self.phase,
             "convention": self.convention,
             "integrator": self.integrator,
@@ -136,8 +132,6 @@ def _rows(model, phase, particle_energy, oscillator_energy, convention, integrat
 
 def _compute_map(model, phase, particle_energy, oscillator_energy, convention, integrator,
                  engine_version, n_jobs=1):
-    from . import parallel
-
     n_osc = oscillator_energy.size
     n_blocks = 1 if n_osc * particle_energy.size < 5000 else min(n_osc, 16)
     blocks = np.array_split(np.arange(n_osc), n_blocks)
@@ -202,8 +196,7 @@ def phase_space_map(model: Model, phase: float, *, grid: int = PAPER_GRID, parti
     use_cache : bool
         Use the on-disk cache.
     """
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    check_model(model)
     phase = check_finite("phase", phase)
     grid = check_integer("grid", grid, minimum=2, maximum=MAX_GRID)
     pe = _axis("particle energy", particle_energy, PARTICLE_RANGE, grid, MIN_PARTICLE_ENERGY)

@@ -11,6 +11,11 @@ import math
 
 import numpy as np
 
+from .arrhenius import summarize
+from .barriers import frozen_barrier, relaxed_barrier
+from .model import Model
+from .phase_space import PAPER_PHASES
+
 WONG = {
     "black": "#000000",
     "orange": "#E69F00",
@@ -155,8 +160,6 @@ def plot_arrhenius(ax, energy: float, omega_T, *, label: str | None = None, **st
 def plot_barrier_lines(ax, model, omega_T, *, relaxed: bool = True, frozen: bool = True,
                        color=None, labels: bool = True):
     """Frozen (solid) and relaxed (dashed) Arrhenius lines for ``model``."""
-    from .barriers import frozen_barrier, relaxed_barrier
-
     color = color or WONG["black"]
     s = model.s
     if frozen:
@@ -226,8 +229,6 @@ def figure_phase_space(maps: dict, impacts=(0.0, 2.0), phases=None, ncols: int =
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
-
-    from .phase_space import PAPER_PHASES
 
     phases = PAPER_PHASES if phases is None else phases
     per_s = math.ceil(len(phases) / ncols)
@@ -337,8 +338,6 @@ def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(
     """
     import matplotlib.pyplot as plt
 
-    from .model import Model
-
     if exact is None:
         raise ValueError("figure_transmission needs the quadrature curves (exact) for its residual panels")
     relaxed_lines = relaxed_lines or {}
@@ -379,8 +378,6 @@ def figure_transmission(results: dict, experiments, impacts=(0.0, 2.0), masses=(
                 rx.errorbar(xr, res, yerr=r.stderr[many] / r.probability[many], fmt=st["marker"], ms=2.2,
                             color=st["color"], mfc="none", mew=0.6, elinewidth=0.5, capsize=0, alpha=0.8)
             model = Model(s=s, U0=some.model.U0, lam=some.model.lam)
-            from .barriers import frozen_barrier, relaxed_barrier
-
             xs = np.linspace(x0, x1, 100)
             ax.plot(xs, np.exp(-frozen_barrier(model) * xs), color=grey, lw=1.0, ls="-")
             if relaxed_lines.get(experiment, True):
@@ -472,9 +469,6 @@ def figure_activation(exact: dict, experiments, impacts=(0.0, 2.0), masses=(0.2,
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from .barriers import frozen_barrier, relaxed_barrier
-    from .model import Model
-
     nrows, ncols = len(experiments), len(impacts)
     fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 2.9 * nrows + 0.6), sharex=True, sharey=True,
                              squeeze=False)
@@ -548,8 +542,6 @@ def fit_table(results: dict, keys, groups=("lsq", "binomial", "arrhenius")) -> s
     ``groups`` chooses the column groups of :data:`FIT_COLUMNS`; uncertainties
     are one standard error.
     """
-    from .arrhenius import summarize
-
     header = ["experiment", "$s$", "$M$"] + [c for g in groups for c in FIT_COLUMNS[g]]
     rows = []
     for experiment, s, M in keys:

@@ -68,12 +68,14 @@ so :math:`E_a = E_\mathrm{min} + \omega_T/2 + o(\omega_T)`.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
+from . import cache
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
-from .model import Model, check_finite
-from .inputs import ToleranceWarning, check_integer
+from .model import Model, check_finite, check_model
+from .inputs import ToleranceWarning, check_integer, check_jobs, check_temperatures, check_tolerance
 from .records import record
 from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_GRID, MAX_LEVEL,
                            MIN_ENERGY_NODE_SPACING, PHASED, TransmittingSet, gate_nodes, transmitting_set)
@@ -213,8 +215,7 @@ class Quadrature:
 
     def to_dict(self) -> dict:
         return {
-            "experiment": self.experiment, "method": "quadrature", "impact": self.model.s,
-            "mass": self.model.M, "U0": self.model.U0, "lam": self.model.lam, "x0": self.model.x0,
+            "experiment": self.experiment, "method": "quadrature", **self.model.to_dict(),
             "integrator": self.integrator, "temperature": self.omega_T.tolist(),
             "probability": self.probability.tolist(), "error": self.error.tolist(),
             "activation_energy": self.activation_energy.tolist(),
@@ -468,8 +469,6 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
     ``tolerance_met`` tells whether the error estimate is within ``tolerance``
     times :math:`\\mathcal{P}` at every temperature where :math:`\\mathcal{P} \\ge` ``p_floor``.
     """
-    from .ensemble import check_temperatures
-
     check_experiment(experiment)
     if ts.gate != _gate(experiment):
         raise ValueError(f"the {experiment} experiment needs a transmitting set with gate "
@@ -535,19 +534,6 @@ def level_cutoff(experiment: str, model: Model, omega_max: float, tolerance: flo
     return float(n) if classical else int(math.ceil(n))
 
 
-MIN_TOLERANCE = 1e-12
-"""Smallest relative tolerance accepted: boundaries are bisected to ``tolerance * omega / 4``."""
-
-
-def check_tolerance(tolerance) -> float:
-    tol = check_finite("tolerance", tolerance, positive=True)
-    if not tol < 1.0:
-        raise ValueError(f"tolerance must be below 1, got {tol!r}")
-    if tol < MIN_TOLERANCE:
-        raise ValueError(f"tolerance must be at least {MIN_TOLERANCE:g}, got {tol!r}")
-    return tol
-
-
 MAX_SCAN = 512
 
 
@@ -570,14 +556,10 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
     :data:`ADAPT_TEMPERATURES` of them and then checks all. States already
     computed are reused. The estimate is reported in any case.
     """
-    from . import cache
-    from .ensemble import check_jobs, check_temperatures
-
     check_experiment(experiment)
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    check_model(model)
     omega_T = check_temperatures(omega_T)
-    tolerance = check_tolerance(tolerance)
+    tolerance = check_tolerance(tolerance, "quadrature")
     p_floor = check_finite("p_floor", p_floor, nonnegative=True)
     phases, scan = (None if v is None else check_integer(name, v, minimum=2, maximum=MAX_GRID)
                     for name, v in (("phases", phases), ("scan", scan)))
@@ -593,8 +575,6 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
 
 def warn_tolerance(result: Quadrature, p_floor: float = 0.0, fixed=()) -> None:
     """One line: the tolerance was not met, where, by how much, and what stopped the refinement."""
-    import warnings
-
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(result.probability >= p_floor, result.error / result.probability, 0.0)
     k = int(np.nanargmax(np.where(np.isnan(rel), np.inf, rel)))
@@ -719,18 +699,19 @@ def low_temperature_limit(ts: TransmittingSet, experiment: str) -> dict:
     slope = 0.5 if ts.gate == "levels" else 0.0  # a classical gate's minimum is smooth in (A, psi): 2-D Laplace
     return {"lowest_energy": lowest, "slope": slope, "level": int(ts.level_of_state[k]), "phase": phase}
 
-def activation_energy(experiment: str, model: Model, omega_T, *, method: str = "quadrature", **options):
-    """Local activation energy :math:`E_a(\\omega_T) = -d\\ln\\mathcal{P}/d(1/\\omega_T)` and its error.
 
-    ``method='quadrature'`` (default): analytic, from the transmitting set
-    (options as for :func:`transmission_quadrature`); returns
-    ``(E_a, error)``. ``method='montecarlo'``: Tolman's estimate from samples
-    (options as for :func:`lib.transmission_probability`); returns
-    ``(E_a, standard error)``.
+def quasi_classical_threshold(model: Model, level: int = 0, *, phases: int = 128, scan: int = 128,
+                              energy_tol: float = 1e-7) -> float:
+    r"""Lowest particle energy that passes the paper's quasi-classical gate in ``level`` (energy ``level + 1/2``).
+
+    The lowest edge of the transmitting set of that level over all phases
+    (:func:`lib.transmitting.transmitting_set`, refined between phases by
+    :func:`low_temperature_limit`). For ``level = 0`` this is the
+    classical counterpart of the quantum ground state's threshold.
     """
-    from .ensemble import transmission_probability
-
-    result = transmission_probability(experiment, model, omega_T, method=method, **options)
-    if method == "quadrature":
-        return result.activation_energy, result.activation_error
-    return result.activation_energy, result.activation_stderr
+    level = check_integer("level", level, minimum=0, maximum=10_000)
+    ts = transmitting_set(model, "levels", n_max=level, phases=phases, scan=scan, energy_tol=energy_tol, refine=4,
+                          n_jobs=1)
+    if level == 0:
+        return float(low_temperature_limit(ts, "thermal")["lowest_energy"])
+    return float(ts.lower[ts.level_of_state == level, 0].min())

@@ -82,15 +82,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .experiments import check_experiment
-from .inputs import ToleranceWarning, check_finite, check_integer
-from .model import Model
+from . import cache, parallel
 from . import scattering as sc
+from .experiments import check_experiment, initial_states, level_amplitude, oscillator_state
+from .inputs import MAX_CLOSED, ToleranceWarning, check_finite, check_integer, check_jobs, check_temperatures, check_tolerance
+from .integrate import trajectory
+from .model import Model, check_model
 
 DEFAULT_TOLERANCE = 1e-3
 """Default relative accuracy of :math:`\\mathcal{P}`."""
@@ -419,8 +422,8 @@ class QuantumTransmission:
 
     def to_dict(self) -> dict:
         return {
-            "experiment": self.experiment, "method": self.method, "impact": self.model.s, "mass": self.model.M,
-            "U0": self.model.U0, "lam": self.model.lam, "x0": self.model.x0, "integrator": self.integrator,
+            "experiment": self.experiment, "method": self.method, **self.model.to_dict(),
+            "integrator": self.integrator,
             "temperature": self.omega_T.tolist(), "probability": self.probability.tolist(),
             "error": self.error.tolist(), "activation_energy": self.activation_energy.tolist(),
             "activation_error": self.activation_error.tolist(), "lowest_energy": self.lowest_energy,
@@ -635,13 +638,6 @@ def _assemble(experiment, dense, sparse, beta, cut_top=None):
 # --------------------------------------------------------------------------------------------
 # the driver
 
-def check_tolerance(tolerance) -> float:
-    """The relative tolerance of method='quantum', in :data:`lib.inputs.QUANTUM_TOLERANCE_RANGE`."""
-    from .inputs import QUANTUM_TOLERANCE_RANGE
-
-    return check_finite("tolerance", tolerance, low=QUANTUM_TOLERANCE_RANGE[0], high=QUANTUM_TOLERANCE_RANGE[1])
-
-
 def check_quantum_experiment(experiment: str) -> str:
     name = check_experiment(experiment)
     if name == "classical":
@@ -679,14 +675,10 @@ def quantum_transmission(experiment: str, model: Model, omega_T, *, tolerance: f
     use_cache : bool
         Read and store the result in the on-disk cache (:mod:`lib.cache`).
     """
-    from . import cache
-    from .inputs import check_jobs, check_temperatures
-
     experiment = check_quantum_experiment(experiment)
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    check_model(model)
     omega_T = check_temperatures(omega_T)
-    tolerance = check_tolerance(tolerance)
+    tolerance = check_tolerance(tolerance, "quantum")
     p_floor = check_finite("p_floor", p_floor, nonnegative=True)
     if experiment in ("thermal", "joint"):
         top = _top_interval(model, float(omega_T.max()), tolerance)
@@ -697,8 +689,6 @@ def quantum_transmission(experiment: str, model: Model, omega_T, *, tolerance: f
     func = cache.cached(_compute, ignore=("n_jobs", "progress")) if use_cache else _compute
     result = func(experiment, model, omega_T, tolerance, p_floor, QUANTUM_VERSION, n_jobs=n_jobs, progress=progress)
     if not result.tolerance_met:
-        import warnings
-
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(result.probability >= p_floor, result.relative_error, 0.0)
         k = int(np.nanargmax(rel))
@@ -739,8 +729,6 @@ def _initial_intervals(experiment, model, omega_T, tolerance):
 
 def _compute(experiment, model, omega_T, tolerance, p_floor, version, *, n_jobs=1, progress=None):
     """:func:`quantum_transmission` on validated arguments (cached whole)."""
-    from . import parallel
-
     beta = 1.0 / omega_T
     kind = "frozen" if experiment == "frozen" else "gate"
     banded = experiment in ("thermal", "joint")
@@ -898,11 +886,9 @@ def threshold_scan(model: Model, eps, *, closed: int = 12, sectors: int = 128) -
     :math:`\sum_m m|t_{m0}|^2/T_0` (the quantum counterpart of the deflection).
     Cached (:mod:`lib.cache`).
     """
-    from . import cache
-
     eps = np.asarray(eps, dtype=float)
-    closed = check_integer("closed", closed, minimum=1, maximum=1000)
-    sectors = check_integer("sectors", sectors, minimum=2, maximum=20_000)
+    closed = check_integer("closed", closed, minimum=1, maximum=MAX_CLOSED)
+    sectors = check_integer("sectors", sectors, minimum=2, maximum=sc.MAX_SECTORS)
     T0, N, gain = cache.cached(_cached_scan)(model, eps, closed, sectors, QUANTUM_VERSION)
     return {"energy": eps, "T0": T0, "N": N, "gain": gain}
 
@@ -943,8 +929,8 @@ def ground_state_threshold(model: Model, *, closed: int = 16, sectors: int = 192
     the slope of :math:`\ln(T_0/(1 - T_0))` there (:math:`\omega_b` for a
     parabolic barrier, whose transmission is :math:`1/(1 + e^{-2\pi(E - V)/\omega_b})`).
     """
-    closed = check_integer("closed", closed, minimum=1, maximum=1000)
-    sectors = check_integer("sectors", sectors, minimum=4, maximum=20_000)
+    closed = check_integer("closed", closed, minimum=1, maximum=MAX_CLOSED)
+    sectors = check_integer("sectors", sectors, minimum=4, maximum=sc.MAX_SECTORS)
     e_half = _first_crossing(model, "T0", closed, sectors, tolerance, step)
     rough = _first_crossing(model, "T0", max(1, closed // 2), sectors // 2, tolerance, step)
     d = 1e-4
@@ -961,8 +947,8 @@ def cumulative_threshold(model: Model, *, closed: int = 16, sectors: int = 192, 
     ensemble (module docstring); its steps sit at the transition state's
     levels. Same method and ``error`` as :func:`ground_state_threshold`.
     """
-    closed = check_integer("closed", closed, minimum=1, maximum=1000)
-    sectors = check_integer("sectors", sectors, minimum=4, maximum=20_000)
+    closed = check_integer("closed", closed, minimum=1, maximum=MAX_CLOSED)
+    sectors = check_integer("sectors", sectors, minimum=4, maximum=sc.MAX_SECTORS)
     e_half = _first_crossing(model, "N", closed, sectors, tolerance, step)
     rough = _first_crossing(model, "N", max(1, closed // 2), sectors // 2, tolerance, step)
     return {"energy": e_half, "error": abs(e_half - rough)}
@@ -980,10 +966,7 @@ def quantum_panels(panels, *, tolerance: float = DEFAULT_TOLERANCE, p_floor: flo
 
     Keyed by ``(experiment, s, M)``; each panel runs in one worker and is one cache entry.
     """
-    from . import parallel
-    from .inputs import check_jobs, check_temperatures
-
-    tolerance = check_tolerance(tolerance)
+    tolerance = check_tolerance(tolerance, "quantum")
     keys, tasks = [], []
     for e, s, M, omega_T in panels:
         keys.append((check_quantum_experiment(e), float(s), float(M)))
@@ -998,8 +981,6 @@ def quantum_panels(panels, *, tolerance: float = DEFAULT_TOLERANCE, p_floor: flo
 
 def thresholds(model: Model, *, use_cache: bool = True) -> dict:
     """:func:`ground_state_threshold` and :func:`cumulative_threshold` (``"ground"``, ``"cumulative"``), cached."""
-    from . import cache
-
     func = cache.cached(_thresholds) if use_cache else _thresholds
     return func(model, QUANTUM_VERSION)
 
@@ -1022,8 +1003,6 @@ def classical_gate_gain(model: Model, particle_energy, *, level=None, phases: in
     particle energy, the mean of the gate's energy change over the transmitted
     trajectories (NaN if none) and the transmitted fraction. Cached.
     """
-    from . import cache
-
     energies = np.atleast_1d(np.asarray(particle_energy, dtype=float))
     for value in energies:
         check_finite("particle energy", value, positive=True, high=1e4)
@@ -1035,9 +1014,6 @@ def classical_gate_gain(model: Model, particle_energy, *, level=None, phases: in
 
 
 def _classical_gain(model, energies, level, phases, engine_version):
-    from .experiments import initial_states, level_amplitude, oscillator_state
-    from .integrate import trajectory
-
     far = 4.0 * model.lam
     psi = 2.0 * math.pi * np.arange(phases) / phases if level is not None else np.zeros(1)
     y0, vy0 = (oscillator_state(level_amplitude(level), psi) if level is not None

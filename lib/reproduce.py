@@ -20,12 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, cache, files
-from .ensemble import DEFAULT_TRIALS, transmission_probability, show_progress
-from .experiments import figure_experiments, paper_temperatures
+from . import __version__, cache, files, parallel
+from .ensemble import DEFAULT_TRIALS
+from .experiments import EXPERIMENT_REGISTRY, figure_experiments, paper_temperatures
+from .inputs import (IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, X0_RANGE, check_finite, check_integer,
+                     check_jobs, check_range)
 from .model import Model
-from .phase_space import (OSCILLATOR_RANGE, PAPER_GRID, PAPER_PHASES, PARTICLE_RANGE, SCRIPT_PHASES,
-                          phase_space_map)
+from .phase_space import (CONVENTIONS, ENERGY_RANGE, MIN_PARTICLE_ENERGY, OSCILLATOR_RANGE, PAPER_GRID, PAPER_PHASES,
+                          PARTICLE_RANGE, SCRIPT_PHASES, PhaseSpaceMap, phase_space_map)
+from .quadrature import low_temperature_limit, transmission_quadrature
+from .sweeps import _write_netcdf, transmission_dataset, transmissions
+from .transmission import transmission_probability
+from .transmitting import threshold_energy, transmitting_set
 
 PAPER_SEED = 20240521
 """The one seed used for every ensemble of the reproduction."""
@@ -47,16 +53,14 @@ def ensemble_data(figure: str, *, trials: int = DEFAULT_TRIALS, seed: int = PAPE
                   omega_T=None, integrator="adaptive", n_jobs=None, progress=None,
                   use_cache: bool = True) -> dict:
     """Transmission results of Fig. 4 or 5, keyed by ``(experiment, s, M)``."""
-    from tqdm.auto import tqdm
-
     if figure not in FIGURE_EXPERIMENTS:
         raise ValueError(f"figure must be 4 or 5 for ensembles, got {figure!r}")
     temps = paper_temperatures() if omega_T is None else np.asarray(omega_T, dtype=float)
     blocks = ensemble_blocks(figure)
     total = len(blocks) * temps.size * trials
-    show = show_progress(progress, total)
+    show = parallel.show_progress(progress, total)
     out = {}
-    with tqdm(total=total, unit="traj", unit_scale=True, desc=f"Fig. {figure}", disable=not show) as bar:
+    with parallel.progress_bar(show, total, unit="traj", desc=f"Fig. {figure}", unit_scale=True) as bar:
         for experiment, s, M in blocks:
             out[(experiment, s, M)] = transmission_probability(
                 experiment, Model(M=M, s=s), temps, trials=trials, seed=seed, integrator=integrator,
@@ -82,8 +86,6 @@ def exact_temperatures(lowest_energy: float, *, floor: float = EXACT_FLOOR, poin
     They reach down to where :math:`e^{-E_\mathrm{min}/\omega_T}` is
     ``floor``; sorted, each once.
     """
-    from .inputs import check_finite, check_integer
-
     lowest_energy = check_finite("lowest energy", lowest_energy, nonnegative=True)
     floor = check_finite("floor", floor, positive=True, high=0.5)
     points = check_integer("points", points, minimum=1, maximum=10_000)
@@ -95,10 +97,6 @@ def exact_temperatures(lowest_energy: float, *, floor: float = EXACT_FLOOR, poin
 
 def lowest_energy(experiment: str, model: Model) -> float:
     r""":math:`E_\mathrm{min}` of ``experiment`` from a coarse transmitting set (levels or energies up to 4)."""
-    from .experiments import EXPERIMENT_REGISTRY
-    from .quadrature import low_temperature_limit
-    from .transmitting import transmitting_set
-
     gate = EXPERIMENT_REGISTRY[experiment].gate
     ts = transmitting_set(model, gate, n_max=4, phases=16, scan=32, energy_tol=1e-3, refine=1, n_jobs=1)
     return low_temperature_limit(ts, experiment)["lowest_energy"]
@@ -110,8 +108,6 @@ _PANEL_ORDER = ("classical", "joint", "thermal", "deflected", "frozen")
 
 def _exact_panel(experiment, s, M, tolerance, floor, n_jobs, use_cache):
     """One panel of :func:`exact_data`."""
-    from .quadrature import transmission_quadrature
-
     model = Model(M=M, s=s)
     temps = exact_temperatures(lowest_energy(experiment, model), floor=floor)
     return transmission_quadrature(experiment, model, temps, tolerance=tolerance, p_floor=0.1 * floor,
@@ -148,23 +144,19 @@ def exact_panels(panels, *, floor: float = EXACT_FLOOR, n_jobs=None, progress=No
     panel, or a cluster, parallelises inside the panel. The results are the
     same either way.
     """
-    from tqdm.auto import tqdm
-
-    from . import parallel
-    from .ensemble import check_jobs
-
     panels = [(str(e), float(s), float(M), float(tol)) for e, s, M, tol in panels]
     keys = [p[:3] for p in panels]
     if len(set(keys)) != len(keys):
         raise ValueError("each (experiment, s, M) panel may appear once")
     jobs = check_jobs(n_jobs)
-    show = show_progress(progress, len(keys) * 200_000)
     side_by_side = parallel.backend(jobs, len(keys)) == "loky"
     rank = {e: i for i, e in enumerate(_PANEL_ORDER)}
     order = sorted(range(len(keys)), key=lambda k: (rank.get(keys[k][0], -1), -keys[k][2], -keys[k][1]))
     tasks = [(*panels[k], floor, 1 if side_by_side else jobs, use_cache) for k in order]
     found = {}
-    with tqdm(total=len(keys), desc=desc, unit="panel", disable=not show) as bar:
+    # panels are long: shown like long ensembles
+    with parallel.progress_bar(progress, len(keys), unit="panel", desc=desc,
+                               work=len(keys) * parallel.PROGRESS_MIN_TRIALS) as bar:
         for j, q in parallel.run(_exact_panel, tasks, n_jobs=jobs if side_by_side else 1, ordered=False):
             found[keys[order[j]]] = q
             bar.update()
@@ -176,12 +168,10 @@ def mass_dependence(masses=None, impacts=IMPACTS) -> dict:
 
     For each ``s`` in ``impacts``: ``{"mass", "energy", "intervals"}``, the
     lowest transmitting energy :math:`\mathcal{E}_\mathrm{min}` of a gate
-    starting at rest (:func:`lib.barriers.threshold_energy`) and the number
+    starting at rest (:func:`lib.transmitting.threshold_energy`) and the number
     of transmitting intervals (1: :math:`\mathcal{P} = e^{-\mathcal{E}_\mathrm{min}/\omega_T}`
     exactly). Masses default to 41 log-spaced from 0.01 to 100.
     """
-    from .barriers import threshold_energy
-
     masses = np.geomspace(0.01, 100.0, 41) if masses is None else np.asarray(masses, dtype=float)
     out = {}
     for s in impacts:
@@ -198,15 +188,14 @@ def phase_space_data(*, grid: int = PAPER_GRID, convention: str = "paper-text", 
 
     The ``published-script`` convention runs the script's nine phases.
     """
-    from tqdm.auto import tqdm
-
     phases = PAPER_PHASES if convention == "paper-text" else SCRIPT_PHASES
     keys = [(s, phi) for s in IMPACTS for phi in phases]
-    show = show_progress(progress, len(keys) * grid * grid)
     out = {}
-    for s, phi in tqdm(keys, desc="Fig. 3", unit="map", disable=not show):
-        out[(s, phi)] = phase_space_map(Model(M=M, s=s), phi, grid=grid, convention=convention,
-                                        integrator=integrator, n_jobs=n_jobs, use_cache=use_cache)
+    with parallel.progress_bar(progress, len(keys), unit="map", desc="Fig. 3", work=len(keys) * grid * grid) as bar:
+        for s, phi in keys:
+            out[(s, phi)] = phase_space_map(Model(M=M, s=s), phi, grid=grid, convention=convention,
+                                            integrator=integrator, n_jobs=n_jobs, use_cache=use_cache)
+            bar.update()
     return out
 
 
@@ -228,8 +217,6 @@ def ensemble_dataset(figure: str, data: dict, *, trials: int, seed: int, integra
     Dimensions ``experiment, impact, mass, U0, lam, omega_T`` (U0 and lambda
     of length one); ``data`` as returned by :func:`ensemble_data`.
     """
-    from .sweeps import transmission_dataset
-
     model = Model()
     axes = {"experiment": FIGURE_EXPERIMENTS[figure], "impact": IMPACTS, "mass": MASSES,
             "U0": (model.U0,), "lam": (model.lam,)}
@@ -277,9 +264,6 @@ def phase_maps(ds) -> dict:
     (an edited or damaged file, or a sweep read as a map) is a one-line
     ``ValueError`` naming the variable.
     """
-    from .inputs import IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, X0_RANGE, check_finite, check_range
-    from .phase_space import CONVENTIONS, ENERGY_RANGE, MIN_PARTICLE_ENERGY, PhaseSpaceMap
-
     ds, label = files.open_dataset(ds)
     if "experiment" in ds.dims or "omega_T" in ds.dims:
         raise ValueError(f"{label} is a sweep (P against temperature), not the maps of Fig. 3: read it with "
@@ -371,8 +355,6 @@ def reproduce(figures=FIGURES, out_dir="results", *, trials: int = DEFAULT_TRIAL
     A run whose files were replaced meanwhile by another run's different
     ones says so in one warning.
     """
-    from .sweeps import _write_netcdf, transmissions
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for fig in figures:
@@ -436,8 +418,6 @@ def read_figure(folder, figure: str) -> dict:
     import io
 
     import xarray as xr
-
-    from .sweeps import transmissions
 
     if figure not in FIGURES:
         raise ValueError(f"figure must be one of {', '.join(FIGURES)}; got {figure!r}")

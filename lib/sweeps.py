@@ -31,17 +31,21 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 
-from . import cache, files
-from .ensemble import (DEFAULT_TRIALS, PROGRESS_MIN_TRIALS, MAX_TRAJECTORIES, Transmission, _compute, assemble,
-                       batch_tasks, check_jobs, check_method, check_seed, check_temperatures, check_trials,
-                       join_columns, run_chunks, show_progress)
+from . import __version__, cache, files, parallel
+from .ensemble import DEFAULT_TRIALS, Transmission, _compute, assemble, batch_tasks, join_columns, run_chunks
 from .experiments import check_experiment
 from .integrate import get_integrator
-from .inputs import IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, check_range
+from .inputs import (IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, X0_RANGE, ToleranceWarning, check_jobs,
+                     check_method, check_range, check_seed, check_temperatures, check_tolerance, check_trajectories,
+                     check_trials)
 from .model import Model
+from .quadrature import DEFAULT_TOLERANCE as QUADRATURE_TOLERANCE, level_cutoff, transmission_quadrature
+from .quantum import DEFAULT_TOLERANCE as QUANTUM_TOLERANCE, QUANTUM_VERSION, check_quantum_experiment, \
+    quantum_transmission
 
 DIMS = ("experiment", "impact", "mass", "U0", "lam")
 """Grid dimensions of a sweep, in order; ``omega_T`` follows."""
@@ -108,11 +112,6 @@ def _experiments(values):
 def _quadrature_point(experiment, model, omega_T, tolerance, integrator, engine_version):
     """One quadrature grid point, computed in this process without the block cache (a tolerance
     not met is reported once for the sweep, by :func:`_quadrature`, not by each worker)."""
-    import warnings
-
-    from .inputs import ToleranceWarning
-    from .quadrature import transmission_quadrature
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ToleranceWarning)
         return transmission_quadrature(experiment, model, omega_T, tolerance=tolerance, integrator=integrator,
@@ -122,11 +121,6 @@ def _quadrature_point(experiment, model, omega_T, tolerance, integrator, engine_
 def _quantum_point(experiment, model, omega_T, tolerance, version):
     """One grid point of the exact quantum model (lib.quantum), computed in this process without its own cache
     (a tolerance not met is reported once for the sweep, by :func:`_warn_missed`)."""
-    import warnings
-
-    from .inputs import ToleranceWarning
-    from .quantum import quantum_transmission
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ToleranceWarning)
         return quantum_transmission(experiment, model, omega_T, tolerance=tolerance, n_jobs=1, use_cache=False)
@@ -173,8 +167,6 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
     xarray.Dataset
         See :func:`transmission_dataset`.
     """
-    from . import parallel
-
     experiments = _experiments(experiment)
     axes = {"experiment": experiments,
             "impact": _axis("impact", impact, IMPACT_RANGE),
@@ -191,22 +183,16 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
     n_jobs = check_jobs(n_jobs)
     if method == "montecarlo":
         if tolerance is not None:
-            raise ValueError("tolerance applies to method='quadrature' only")
+            raise ValueError("tolerance applies to method='quadrature' or 'quantum' only")
         trials, seed = check_trials(trials), check_seed(seed)
-        if trials * temps.size > MAX_TRAJECTORIES:
-            raise ValueError(f"trials x temperatures must be at most {MAX_TRAJECTORIES:.0e} per grid point, "
-                             f"got {trials} x {temps.size}")
+        check_trajectories(trials, temps.size, "per grid point")
         options = {"trials": trials, "seed": seed}
     elif method == "quantum":  # validated before any work, as quadrature is
-        from .quantum import DEFAULT_TOLERANCE, check_quantum_experiment, check_tolerance
-
         for e in experiments:
             check_quantum_experiment(e)
-        options = {"tolerance": check_tolerance(DEFAULT_TOLERANCE if tolerance is None else tolerance)}
+        options = {"tolerance": check_tolerance(QUANTUM_TOLERANCE if tolerance is None else tolerance, "quantum")}
     else:
-        from .quadrature import DEFAULT_TOLERANCE, check_tolerance, level_cutoff
-
-        tolerance = check_tolerance(DEFAULT_TOLERANCE if tolerance is None else tolerance)
+        tolerance = check_tolerance(QUADRATURE_TOLERANCE if tolerance is None else tolerance, "quadrature")
         if integ.name != "adaptive":
             raise ValueError("integrator must be 'adaptive' for method='quadrature'")
         for e, s, M, u0, lm in points:  # refuse too high temperatures before any work
@@ -231,10 +217,6 @@ def _models(points):
 
 
 def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache):
-    from tqdm.auto import tqdm
-
-    from . import parallel
-
     memorized = cache.cached(_compute, ignore=("n_jobs", "progress")) if use_cache else None
     if memorized is not None and cache.cache_dir() is None:
         memorized = None
@@ -250,14 +232,13 @@ def _montecarlo(points, temps, trials, seed, integ, n_jobs, progress, use_cache)
         pending.append((p, units, spans, len(tasks)))
         tasks += point_tasks
     total = len(points) * temps.size * trials
-    show = show_progress(progress, total)
     owner = np.empty(len(tasks), dtype=np.int64)  # task -> entry of pending
     for j, (_, _, spans, start) in enumerate(pending):
         owner[start: start + len(spans) - 1] = j
     left = [len(spans) - 1 for _, _, spans, _ in pending]
     blocks = [None] * len(pending)
-    with tqdm(total=total, initial=(len(points) - len(pending)) * temps.size * trials, unit="traj",
-              unit_scale=True, desc="sweep", disable=not show, smoothing=0.05) as bar:
+    with parallel.progress_bar(progress, total, unit="traj", desc="sweep", unit_scale=True,
+                               initial=(len(points) - len(pending)) * temps.size * trials, smoothing=0.05) as bar:
         for k, out in parallel.run(run_chunks, tasks, n_jobs=n_jobs, ordered=False):
             j = int(owner[k])
             p, units, spans, start = pending[j]
@@ -281,20 +262,15 @@ def _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache):
 
 
 def _quantum(points, temps, tolerance, n_jobs, progress, use_cache):
-    from .quantum import QUANTUM_VERSION
-
     tasks = [(e, model, temps, tolerance, QUANTUM_VERSION) for e, model in _models(points)]
     return _warn_missed("quantum", tolerance, _run_points(_quantum_point, tasks, n_jobs, progress, use_cache))
 
 
 def _run_points(func, tasks, n_jobs, progress, use_cache):
     """``func(*task)`` for every grid point (each cached whole), with one progress bar over the points."""
-    from tqdm.auto import tqdm
-
-    from . import parallel
-
-    show = show_progress(progress, PROGRESS_MIN_TRIALS)  # points are long: like a long ensemble
-    with tqdm(total=len(tasks), unit="point", desc="sweep", disable=not show) as bar:
+    # points are long: shown like a long ensemble
+    with parallel.progress_bar(progress, len(tasks), unit="point", desc="sweep",
+                               work=parallel.PROGRESS_MIN_TRIALS) as bar:
         return parallel.cached_run(func, tasks, n_jobs=n_jobs, use_cache=use_cache,
                                    ordered=False, on_result=lambda k, r: bar.update())
 
@@ -303,10 +279,6 @@ def _warn_missed(method, tolerance, results):
     """One warning for the sweep when the tolerance was not met at some grid points; ``results`` unchanged."""
     missed = [r for r in results if not r.tolerance_met]
     if missed:
-        import warnings
-
-        from .inputs import ToleranceWarning
-
         with np.errstate(divide="ignore", invalid="ignore"):
             worst = max(float(np.nanmax(r.relative_error)) for r in missed)
         warnings.warn(f"{method} tolerance {tolerance:g} not met at {len(missed)} of {len(results)} grid points "
@@ -342,8 +314,6 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
     """
     import xarray as xr
 
-    from . import __version__
-
     shape = tuple(len(v) for v in axes.values())
     temps = np.asarray(omega_T, dtype=float)
     grid_dims = tuple(axes)
@@ -355,7 +325,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
     def per_point(get, dtype=float):
         return np.array([get(r) for r in results], dtype=dtype).reshape(shape)
 
-    if method == "montecarlo":
+    if check_method(method) == "montecarlo":
         data = {
             "probability": (full, per_temperature(lambda r: r.probability)),
             "stderr": (full, per_temperature(lambda r: r.stderr)),
@@ -381,7 +351,7 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
             "n_max": (grid_dims, per_point(lambda r: r.n_max, np.int64)),
             "tolerance_met": (grid_dims, per_point(lambda r: r.tolerance_met, bool)),
         }
-    elif method == "quantum":
+    else:  # quantum
         data = {
             "probability": (full, per_temperature(lambda r: r.probability)),
             "error": (full, per_temperature(lambda r: r.error)),
@@ -389,8 +359,6 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
             "activation_error": (full, per_temperature(lambda r: r.activation_error)),
             "tolerance_met": (grid_dims, per_point(lambda r: r.tolerance_met, bool)),
         }
-    else:
-        raise ValueError(f"method must be montecarlo, quadrature or quantum, got {method!r}")
     coords = {name: (name, np.array(values, dtype=str if name == "experiment" else float))
               for name, values in axes.items()}
     coords["omega_T"] = ("omega_T", temps)
@@ -452,9 +420,6 @@ def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
     the counts give. Anything else (an edited or damaged file, a Fig. 3 or
     quadrature dataset) is a one-line ``ValueError`` naming the variable.
     """
-    from .experiments import check_experiment
-    from .inputs import X0_RANGE, check_seed
-
     ds, label = files.open_dataset(ds)
     if "phase" in ds.dims and "particle_energy" in ds.dims:
         raise ValueError(f"{label} holds the maps of Fig. 3, not a sweep: read it with lib.reproduce.phase_maps")

@@ -86,11 +86,11 @@ from dataclasses import field
 
 import numpy as np
 
-from . import cache
+from . import cache, parallel
 from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
 from .experiments import energy_amplitude, initial_states, level_amplitude, oscillator_state
-from .inputs import check_integer
-from .model import Model, check_finite
+from .inputs import check_integer, check_jobs
+from .model import Model, check_finite, check_model
 from .records import record
 
 NEGLIGIBLE = 1e-12
@@ -435,8 +435,7 @@ class TransmittingSet:
     def to_dict(self) -> dict:
         """JSON-ready summary: parameters and, per gate state, the intervals."""
         return {
-            "impact": self.model.s, "mass": self.model.M, "U0": self.model.U0, "lam": self.model.lam,
-            "x0": self.model.x0, "gate": self.gate, "x_ref": self.x_ref, "scan": self.scan.tolist(),
+            **self.model.to_dict(), "gate": self.gate, "x_ref": self.x_ref, "scan": self.scan.tolist(),
             "energy_tol": self.energy_tol, "upper_energy": self.upper_energy,
             "initial_phases": self.initial_phases, "refine": self.refine,
             "integrator": self.integrator, "undecided": self.undecided,
@@ -468,7 +467,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     Parameters
     ----------
     model : Model
-    gate : {'levels', 'rest', 'frozen'}
+    gate : {'levels', 'energies', 'rest', 'frozen'}
         ``'levels'``: the gate in levels ``n`` (at the nodes of
         :func:`level_nodes` up to ``n_max``) with phases (thermal and joint
         experiments); ``'energies'``: a classical gate of energy
@@ -480,16 +479,17 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     spacing : float, default 0.25
         Spacing of the dense energy nodes (``'energies'`` only; :func:`energy_nodes`).
     phases : int or sequence of int, default 64
-        Phases of the initial uniform grid (``'levels'`` only), for every
-        level node or one number per node.
+        Phases of the initial uniform grid (the gates with a phase,
+        ``'levels'`` and ``'energies'``), for every node or one number per node.
     refine : int, default 4
-        Passes of refinement where the intervals jump (``'levels'`` only).
+        Passes of refinement where the intervals jump (``'levels'`` and ``'energies'``).
     scan : int or sequence of int, default 32
         Energies scanned in :math:`(0, U_0)` per gate state, for every level
         node or one number per node.
     energy_tol : float, default 1e-6
         Bisection width of each boundary.
-    integrator : {'adaptive'} or Integrator
+    integrator : {'adaptive', 'paper'} or Integrator
+        (:func:`lib.quadrature.transmission_quadrature` needs ``'adaptive'``)
     n_jobs, progress, use_cache
         As in :func:`lib.transmission_probability`.
     reuse : TransmittingSet, optional
@@ -498,10 +498,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
         instead of recomputed (used when grids are doubled). The result is
         the same.
     """
-    from .ensemble import check_jobs, show_progress
-
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    check_model(model)
     if gate not in GATES:
         raise ValueError(f"gate must be one of {', '.join(GATES)}; got {gate!r}")
     energy_tol = check_finite("energy tolerance", energy_tol, positive=True)
@@ -512,7 +509,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     phased = gate in PHASED
     scans = _per_level("scan", scan, levels.size, 4)
     counts = _per_level("phases", phases, levels.size, 2) if phased else np.ones(1, dtype=np.int64)
-    show = show_progress(progress, int(np.sum(counts * scans)))  # trajectories of the first scan
+    show = parallel.show_progress(progress, int(np.sum(counts * scans)))  # trajectories of the first scan
     solve = _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show)
     if reuse is not None and (reuse.model, reuse.gate, reuse.energy_tol, reuse.integrator) == (
             model, gate, energy_tol, integ.name):
@@ -617,10 +614,6 @@ def _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show):
 
     Gate states are cut into blocks of one scan size, run in parallel and cached.
     """
-    from tqdm.auto import tqdm
-
-    from . import parallel
-
     frozen = gate == "frozen"
 
     def solve(levels, phases, scans):
@@ -632,8 +625,7 @@ def _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show):
                 b = idx[k: k + BLOCK_STATES]
                 blocks.append(b)
                 args.append((model, y[b], vy[b], frozen, int(scan), energy_tol, integ, cache.ENGINE_VERSION))
-        with tqdm(total=len(args), desc="transmitting set", unit="block", disable=not show,
-                  leave=False) as bar:
+        with parallel.progress_bar(show, len(args), unit="block", desc="transmitting set", leave=False) as bar:
             results = parallel.cached_run(_block, args, n_jobs=n_jobs, use_cache=use_cache,
                                           on_result=lambda k, r: bar.update())
         arrays = []
@@ -646,3 +638,60 @@ def _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show):
         return (*arrays, sum(r[4] for r in results))
 
     return solve
+
+
+# --------------------------------------------------------------------------------------------
+# the threshold of a gate at rest, read off its transmitting set
+
+@record
+class Threshold:
+    """Transmission threshold of a particle meeting an oscillator at rest.
+
+    With the oscillator starting at rest at ``y = 0`` (the stationary
+    experiments), the outcome depends on the particle's energy alone. If the
+    transmitting energies form a half-line :math:`E > E_\\mathrm{min}`, a
+    Boltzmann-distributed particle energy gives exactly
+    :math:`\\mathcal{P} = e^{-E_\\mathrm{min}/\\omega_T}` (paper Sec. III C).
+
+    Attributes
+    ----------
+    energy : float
+        :math:`E_\\mathrm{min}`, the lowest transmitted energy found.
+    transitions : ndarray
+        Every energy at which the outcome changes (each located to
+        ``tol * U0``); one entry when the set is a half-line.
+    monotonic : bool
+        True when the transmitting energies form one half-line.
+    model : Model
+    frozen : bool
+    """
+
+    energy: float
+    transitions: np.ndarray
+    monotonic: bool
+    model: Model
+    frozen: bool
+
+
+def threshold_energy(model: Model, *, frozen: bool = False, integrator="adaptive", grid: int = 512,
+                     tol: float = 1e-10, use_cache: bool = True) -> Threshold:
+    """Lowest particle energy that passes an oscillator starting at rest.
+
+    Read off the transmitting set of a gate at rest (held when ``frozen``),
+    :func:`transmitting_set`: ``grid`` energies scanned in
+    :math:`(0, U_0)` (everything above :math:`U_0` transmits, which that
+    module proves), every outcome change bisected to ``tol * U0``
+    (``tol`` in [1e-15, 0.1], ``grid`` from 4 to 4096).
+    """
+    tol = check_finite("tol", tol, low=1e-15, high=0.1)
+    grid = check_integer("grid", grid, minimum=4, maximum=MAX_GRID)
+    if model.U0 == 0.0:
+        return Threshold(0.0, np.zeros(0), True, model, frozen)
+    ts = transmitting_set(model, "frozen" if frozen else "rest", scan=grid, energy_tol=tol * model.U0,
+                          integrator=integrator, n_jobs=1, use_cache=use_cache)
+    intervals = ts.intervals(0)
+    transitions = np.array(sorted([a for a, _ in intervals if a > 0.0]
+                                  + [b for _, b in intervals if math.isfinite(b)]))
+    monotonic = len(intervals) == 1 and math.isinf(intervals[0][1]) and intervals[0][0] > 0.0
+    energy = intervals[0][0] if intervals else float("nan")
+    return Threshold(float(energy), transitions, bool(monotonic), model, frozen)

@@ -28,9 +28,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .experiments import is_frozen, sample
+from . import cache
+from .arrhenius import arrhenius, extrapolate_arrhenius
+from .barriers import frozen_barrier
+from .experiments import (EXPERIMENT_REGISTRY, check_experiment, figure_experiments, is_frozen, paper_temperatures,
+                          sample)
+from .inputs import check_integer, check_seed, check_temperatures, check_trials
 from .integrate import Integrator, get_integrator, run, trajectory
-from .model import Model
+from .model import Model, check_model
+from .transmission import transmission_probability
+from .transmitting import transmitting_set
 from .tableaus import BUTCHER_RK5, Tableau
 
 
@@ -133,11 +140,7 @@ def agreement(experiment: str, model: Model, omega_T, *, trials: int = 500, seed
     The result goes through the on-disk cache (:mod:`lib.cache`), keyed by
     the arguments and the engine version, unless ``use_cache`` is false.
     """
-    from . import cache
-    from .ensemble import check_seed, check_temperatures, check_trials
-
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    check_model(model)
     trials = check_trials(trials)
     seed = check_seed(seed)
     omega_T = check_temperatures(omega_T)
@@ -284,10 +287,6 @@ def frozen_seed_study(model: Model, omega_T, seeds, *, trials: int = 2000, min_t
     deviations test the random draws alone. Returns ``{seed: Deviations}``
     (through the result cache, as :func:`lib.transmission_probability`).
     """
-    from .arrhenius import arrhenius
-    from .barriers import frozen_barrier
-    from .ensemble import transmission_probability
-
     exact = arrhenius(np.asarray(omega_T, dtype=float), frozen_barrier(model))
     out = {}
     for seed in seeds:
@@ -306,9 +305,6 @@ def independent_seed_deviations(blocks, exact: dict, *, trials: int = 2000, firs
     the quadratures must contain); returns ``{block: Deviations}`` against
     ``exact[block]`` (:func:`quadrature_deviations`).
     """
-    from .ensemble import transmission_probability
-    from .experiments import paper_temperatures
-
     temps = paper_temperatures() if omega_T is None else np.asarray(omega_T, dtype=float)
     out = {}
     for k, (experiment, s, M) in enumerate(blocks):
@@ -338,8 +334,6 @@ def extrapolation_factors(quad, window, targets, floor: float = 0.0) -> np.ndarr
     quadrature's :math:`\mathcal{P} \ge` ``floor``; the factor is
     interpolated in :math:`\ln` between its temperatures.
     """
-    from .arrhenius import extrapolate_arrhenius
-
     keep = quad.probability >= floor
     ex = extrapolate_arrhenius(quad.omega_T[keep], quad.probability[keep], window)
     t = np.atleast_1d(np.asarray(targets, dtype=float))
@@ -383,12 +377,7 @@ def activation_split(experiment: str, model: Model, omega_T, *, trials: int = 20
     :class:`numpy.random.Generator` seeded with ``seed``), run with the
     adaptive integrator. Cached like :func:`agreement`.
     """
-    from . import cache
-    from .experiments import check_experiment
-    from .inputs import check_integer, check_seed, check_temperatures
-
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a lib.Model, got {type(model).__name__}")
+    check_model(model)
     experiment = check_experiment(experiment)
     trials = check_integer("trials", trials, minimum=1, maximum=10**7, what="an integer from 1 to 10,000,000")
     seed = check_seed(seed)
@@ -409,8 +398,6 @@ def _excess(energy, transmitted):
 
 
 def _activation_split(experiment, model, omega_T, trials, seed, engine_version) -> ActivationSplit:
-    from .experiments import EXPERIMENT_REGISTRY
-
     rng = np.random.default_rng(seed)
     frozen = is_frozen(experiment)
     levels = EXPERIMENT_REGISTRY[experiment].gate == "levels"
@@ -472,8 +459,6 @@ def boundary_agreement(model: Model, gate: str = "levels", *, integrators=("adap
     ``phases`` phases, no refinement; or the gate at rest, ``gate='rest'``)
     and the same scanned energies, each boundary bisected to ``energy_tol``.
     """
-    from .transmitting import transmitting_set
-
     sets = [transmitting_set(model, gate, n_max=n_max, phases=phases, scan=scan, energy_tol=energy_tol,
                              refine=0, n_jobs=1, integrator=name) for name in integrators]
     a, b = sets
@@ -518,8 +503,6 @@ def paper_agreement(*, trials: int = 150) -> dict:
     Keyed by ``(experiment, s, M)``; the seed of each is ``int(10 M + s)``.
     Cached, so the chapters that quote it share one computation.
     """
-    from .experiments import figure_experiments
-
     out = {}
     for experiment in (e for f in figure_experiments().values() for e in f):
         for s in (0.0, 2.0):

@@ -21,6 +21,15 @@ import time
 
 import numpy as np
 
+from .barriers import frozen_barrier, relaxed_barrier
+from .experiments import sample
+from .integrate import run, trajectory
+from .model import Model
+from .phase_space import phase_space_map
+from .scattering import scatter
+from .transmission import transmission_probability
+from .transmitting import threshold_energy, transmitting_set
+
 KERNEL_MODULES = ("lib.fastmath", "lib.model", "lib.kernels", "lib.scattering")
 """Modules that hold numba-compiled functions (``@njit(cache=True)``)."""
 
@@ -48,15 +57,6 @@ def kernel_stats() -> dict:
 
 def warmup() -> dict:
     """Compile (or load) every kernel the library calls; return :func:`kernel_stats` afterwards."""
-    from .barriers import frozen_barrier, relaxed_barrier, threshold_energy
-    from .ensemble import transmission_probability
-    from .experiments import sample
-    from .integrate import run, trajectory
-    from .model import Model
-    from .phase_space import phase_space_map
-    from .scattering import scatter
-    from .transmitting import transmitting_set
-
     model = Model(M=1.0, s=2.0)
     grid = np.linspace(-1.0, 1.0, 3)
     model.landscape(*np.meshgrid(grid, grid))  # the interaction on arrays

@@ -80,7 +80,8 @@ from pathlib import Path
 import anywidget
 import traitlets
 
-from .model import check_finite
+from .model import Model, check_finite
+from .transmission import transmission_probability
 
 __all__ = ["Explorer", "landscape_explorer", "trajectory_explorer", "phase_space_explorer",
            "transmission_explorer", "JS_DIR", "bundle", "curve_temperatures", "engine_constants",
@@ -492,8 +493,6 @@ class Explorer(anywidget.AnyWidget):
         keys = ("experiment", "s", "M", "omega_min", "omega_max")
         checked = check_params("transmission", {k: p[k] for k in keys if k in p}, DEFAULTS["transmission"])
         checked.pop("temperatures")
-        from . import Model, transmission_probability
-
         started = time.perf_counter()
         result = transmission_probability(checked["experiment"], Model(M=checked["M"], s=checked["s"]),
                                           curve_temperatures(checked["omega_min"], checked["omega_max"]),

@@ -6,7 +6,7 @@ import pytest
 
 from lib import cache, ensemble
 from lib.barriers import frozen_barrier
-from lib.ensemble import transmission_probability
+from lib.transmission import transmission_probability
 from lib.model import Model
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import lib
-from lib.ensemble import MAX_TRAJECTORIES, check_jobs
+from lib.inputs import MAX_TRAJECTORIES, check_jobs
 from lib.integrate import ADAPTIVE
 from lib.validation import agreement
 

@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import numpy as np
 import pytest
 
 import lib
-from lib import cache, parallel
+from lib import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 xr = pytest.importorskip("xarray")

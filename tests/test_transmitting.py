@@ -155,7 +155,7 @@ def test_low_temperature_limit_is_the_lowest_energy_plus_half_the_temperature():
     (dict(method="quadrature", tolerance=float("nan")), "tolerance must be finite"),
     (dict(method="quadrature", tolerance=2.0), "tolerance must be below 1"),
     (dict(method="exact"), "method must be one of montecarlo, quadrature"),
-    (dict(method="montecarlo", tolerance=1e-3), "tolerance applies to method='quadrature' only"),
+    (dict(method="montecarlo", tolerance=1e-3), "tolerance applies to method='quadrature' or 'quantum' only"),
 ])
 def test_bad_quadrature_input_is_a_one_line_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message) as info:

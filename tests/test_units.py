@@ -14,9 +14,9 @@ def test_the_units_obey_their_definitions():
     assert math.isclose(u.kelvin * c.k, energy, rel_tol=1e-12)  # omega_T = 1 is k_B T = hbar Omega
     assert math.isclose(u.period_fs * 1e-15 * energy, c.h, rel_tol=1e-12)  # t_osc hbar Omega = 2 pi hbar
     m = 32.06 * c.atomic_mass
-    l = u.length_angstrom * 1e-10
-    assert math.isclose(m * u.omega * l ** 2, c.hbar, rel_tol=1e-12)  # l_osc^2 = hbar / (m Omega)
-    assert math.isclose(0.5 * m * u.omega ** 2 * l ** 2, 0.5 * energy, rel_tol=1e-12)  # k l_osc^2 = hbar Omega
+    length = u.length_angstrom * 1e-10
+    assert math.isclose(m * u.omega * length ** 2, c.hbar, rel_tol=1e-12)  # l_osc^2 = hbar / (m Omega)
+    assert math.isclose(0.5 * m * u.omega ** 2 * length ** 2, 0.5 * energy, rel_tol=1e-12)  # k l_osc^2 = hbar Omega
 
 
 def test_known_values_of_the_typical_gate():

@@ -2,7 +2,6 @@
 test of points beyond three standard errors, the seed studies, drift shares, extrapolation factors and
 the split of Tolman's activation energy between particle and gate."""
 import math
-from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np

@@ -185,6 +185,10 @@ class Quadrature:
         ``tolerance`` at every temperature (where :math:`\\mathcal{P}` is at
         least the ``p_floor`` asked for). False when the refinement's limits
         stopped it first; :func:`transmission_quadrature` then warns.
+    integrator : str
+        The integrator's :attr:`~lib.integrate.Integrator.label` (the transmitting set's).
+    integrator_settings : dict or None
+        :meth:`lib.integrate.Integrator.describe` of that integrator.
 
     Records compare by value (arrays elementwise, one bool) and hash
     accordingly (:mod:`lib.records`).
@@ -206,6 +210,7 @@ class Quadrature:
     tolerance: float
     tolerance_met: bool
     integrator: str = "adaptive"
+    integrator_settings: dict | None = None
 
     @property
     def relative_error(self) -> np.ndarray:
@@ -215,7 +220,8 @@ class Quadrature:
         return {
             "experiment": self.experiment, "method": "quadrature", "impact": self.model.s,
             "mass": self.model.M, "U0": self.model.U0, "lam": self.model.lam, "x0": self.model.x0,
-            "integrator": self.integrator, "temperature": self.omega_T.tolist(),
+            "integrator": self.integrator, "integrator_settings": self.integrator_settings,
+            "temperature": self.omega_T.tolist(),
             "probability": self.probability.tolist(), "error": self.error.tolist(),
             "activation_energy": self.activation_energy.tolist(),
             "activation_error": self.activation_error.tolist(),
@@ -510,7 +516,7 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
         met = bool(np.all(np.where(P >= p_floor, error / P, 0.0) <= tolerance))
     return Quadrature(experiment, ts.model, omega_T, P, error, Ea, ea_err, parts, lowest,
                       ts.n_max, ts.initial_phases, int(ts.scan.max()), ts.energy_tol, float(tolerance), met,
-                      ts.integrator)
+                      ts.integrator, ts.integrator_settings)
 
 
 def level_cutoff(experiment: str, model: Model, omega_max: float, tolerance: float) -> int:

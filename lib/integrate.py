@@ -48,10 +48,12 @@ REASONS = kernels.REASONS
 
 DEFAULT_H_MIN = 1e-15
 """Smallest adaptive step after a rejection (oscillator periods). Six and a half decades below the
-smallest step taken anywhere in the allowed parameters (4.6e-9 periods: M = 1e-4, omega_T = 1e6,
-U0 = 1e4, lambda = 0.01, where the step is capped so the particle moves at most lambda), and
-shorter than what adds to a time of five periods in double precision: it changes no outcome and
-no step count of the test suites' cases, and stops a trajectory whose error control has failed."""
+shortest step measured in the corners of the allowed parameters (4.6e-9 periods at M = 1e-4,
+omega_T = 1e6, U0 = 1e4, lambda = 0.01, where the step is capped so the particle moves at most
+lambda), and shorter than what adds to a time of five periods in double precision. It changes no
+outcome and no step count of the test suites' cases, of 17,208 trajectories compared with the
+engine before it, nor of 12,200 in those corners compared with ``h_min = 0``; it stops a
+trajectory whose error control has failed."""
 
 _EMPTY = np.empty(0)
 _EMPTY_STATES = np.empty((0, 4))

@@ -177,3 +177,12 @@ def test_a_step_shorter_than_the_minimum_ends_the_trajectory_undecided():
     for bad in (-1e-3, float("nan"), 0.25, 1.0):
         with pytest.raises(ValueError, match="h_min"):
             ADAPTIVE.with_options(h_min=bad)
+
+
+def test_the_default_minimum_step_changes_nothing_in_the_hardest_corner():
+    """Light particle, steep narrow Gaussian, hottest gate: shortest steps and many rejections, no h_min stop."""
+    model = Model(M=1e-4, s=0.0, U0=1e4, lam=0.01)
+    states = lib.sample("frozen", model, 1e6, 1000, np.random.default_rng(7))
+    a = run(model, states, frozen=True, keep_final=True)
+    b = run(model, states, ADAPTIVE.with_options(h_min=0.0), frozen=True, keep_final=True)
+    assert a == b and a.rejected.sum() > 100 and not np.any(a.reason)

@@ -396,6 +396,24 @@ def test_a_controller_constant_changed_in_python_changes_the_engine(tmp_path, mo
         node.close()
 
 
+def test_the_minimum_step_changed_in_python_changes_the_engine(tmp_path):
+    """Integrator.h_min reaches the engine through the generated constants, with no JavaScript edit."""
+    require("node")
+    model = lib.Model(M=1.0, s=2.0)
+    states = lib.sample("thermal", model, 3.0, 40, np.random.default_rng(1))
+    changed = W.engine_constants()
+    changed["integrators"]["adaptive"].update(h=0.25, h_min=0.2497)
+    ref = run(model, states, ADAPTIVE.with_options(h=0.25, h_min=0.2497))
+    assert np.all(ref.reason == kernels.MINIMUM_STEP)
+    node = Node(engine_folder(tmp_path / "changed", changed))
+    try:
+        got = node(f"return E.run({MODEL}, arg.states);", {**m_arg(model), "states": states.ravel()})
+    finally:
+        node.close()
+    np.testing.assert_array_equal(got["reason"], ref.reason)
+    np.testing.assert_array_equal(got["evaluations"], ref.evaluations)
+
+
 def test_the_bundles_engine_is_this_engine(tmp_path):
     """The engine inside the shipped bundle (constants written in) computes what constants.js's does."""
     require("node")

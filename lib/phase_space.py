@@ -28,7 +28,7 @@ import numpy as np
 from . import cache
 from .inputs import check_integer, check_jobs
 from .experiments import initial_states
-from .integrate import TRANSMITTED, UNDECIDED, Integrator, get_integrator, run
+from .integrate import TRANSMITTED, Integrator, get_integrator, run
 from .model import Model, check_finite
 from .records import record
 
@@ -139,9 +139,9 @@ class PhaseSpaceMap:
 
 def _rows(model, phase, particle_energy, oscillator_energy, convention, integrator):
     states = grid_states(model, phase, particle_energy, oscillator_energy, convention)
-    outcome = run(model, states, integrator).outcome
-    return (outcome == TRANSMITTED).reshape(len(oscillator_energy), len(particle_energy)), \
-        int(np.count_nonzero(outcome == UNDECIDED))
+    result = run(model, states, integrator)
+    transmitted = (result.outcome == TRANSMITTED).reshape(len(oscillator_energy), len(particle_energy))
+    return transmitted, int(np.count_nonzero(result.reason))  # a reason: undecided
 
 
 def _compute_map(model, phase, particle_energy, oscillator_energy, convention, integrator,

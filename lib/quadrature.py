@@ -220,14 +220,14 @@ class Quadrature:
         return {
             "experiment": self.experiment, "method": "quadrature", "impact": self.model.s,
             "mass": self.model.M, "U0": self.model.U0, "lam": self.model.lam, "x0": self.model.x0,
-            "integrator": self.integrator, "integrator_settings": self.integrator_settings,
-            "temperature": self.omega_T.tolist(),
+            "integrator": self.integrator, "temperature": self.omega_T.tolist(),
             "probability": self.probability.tolist(), "error": self.error.tolist(),
             "activation_energy": self.activation_energy.tolist(),
             "activation_error": self.activation_error.tolist(),
             "lowest_energy": self.lowest_energy, "tolerance": self.tolerance, "tolerance_met": self.tolerance_met,
             "n_max": self.n_max, "phases": self.phases, "scan": self.scan,
             "energy_tol": self.energy_tol,
+            "integrator_settings": self.integrator_settings,
         }
 
 

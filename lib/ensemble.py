@@ -43,7 +43,7 @@ import numpy as np
 
 from . import cache, parallel
 from .experiments import EXPERIMENT_REGISTRY, EXPERIMENTS, check_experiment, is_frozen, sample
-from .integrate import UNDECIDED, Integrator, get_integrator, run
+from .integrate import REASONS, UNDECIDED, Integrator, get_integrator, run
 from .inputs import check_jobs, check_seed, check_temperatures, check_trajectories, check_trials
 from .model import Model, check_model
 from .records import record
@@ -66,7 +66,8 @@ class Transmission:
     experiment : str
     model : Model
     integrator : str
-        Name of the integrator used.
+        The integrator's :attr:`~lib.integrate.Integrator.label`: its name, with the settings that
+        differ from the registered integrator of that name (``'adaptive(h_max=0.005)'``).
     omega_T : ndarray(float, ndim=1)
         Temperatures :math:`k_B T / \\hbar\\Omega`.
     trials : int
@@ -79,6 +80,16 @@ class Transmission:
         statistics; zero in every run we know of).
     evaluations : int
         Derivative evaluations spent in total.
+    energy_sums : ndarray(float, ndim=2) or None
+        Per temperature, the sums behind :attr:`activation_energy`.
+    integrator_settings : dict or None
+        :meth:`lib.integrate.Integrator.describe` of the integrator used (``None`` when read from a
+        dataset written before it was recorded).
+    steps, rejected : int or None
+        Accepted and rejected steps in total.
+    undecided_reasons : ndarray(int, ndim=2) or None
+        Undecided trials per temperature (rows) and reason (columns, :data:`lib.kernels.REASONS`:
+        step budget, rejection budget, minimum step, non-finite state).
     """
 
     experiment: str
@@ -91,6 +102,10 @@ class Transmission:
     undecided: np.ndarray
     evaluations: int
     energy_sums: np.ndarray | None = None
+    integrator_settings: dict | None = None
+    steps: int | None = None
+    rejected: int | None = None
+    undecided_reasons: np.ndarray | None = None
 
     @property
     def decided(self) -> np.ndarray:
@@ -166,6 +181,7 @@ class Transmission:
             "experiment": self.experiment,
             **self.model.to_dict(),
             "integrator": self.integrator,
+            "integrator_settings": self.integrator_settings,
             "temperature": self.omega_T.tolist(),
             "trials": self.trials,
             "seed": self.seed,
@@ -177,6 +193,11 @@ class Transmission:
             "ci95_high": _json_floats(high),
             "activation_energy": _json_floats(self.activation_energy),
             "activation_stderr": _json_floats(self.activation_stderr),
+            "evaluations": self.evaluations,
+            "steps": self.steps,
+            "rejected": self.rejected,
+            "undecided_reasons": None if self.undecided_reasons is None else
+            {name: self.undecided_reasons[:, k].tolist() for k, name in enumerate(REASONS)},
         }
 
 
@@ -195,7 +216,8 @@ def _chunks(n_temperatures: int, trials: int):
 
 def run_chunk(experiment: str, model: Model, omega_T: float, size: int, seed: int,
               index: int, chunk: int, integrator: Integrator):
-    """Draw and run one chunk; return ``(transmitted, undecided, evaluations, energy sums)``.
+    """Draw and run one chunk; return ``(transmitted, undecided, evaluations, energy sums, accepted steps,
+    rejected steps, undecided by reason)``.
 
     The random stream is ``SeedSequence(seed, spawn_key=(index, chunk))``.
     The energy sums are ``(sum E, sum E^2, sum_transmitted E, sum_transmitted E^2)``
@@ -204,7 +226,7 @@ def run_chunk(experiment: str, model: Model, omega_T: float, size: int, seed: in
     """
     states = _draw(experiment, model, omega_T, size, seed, index, chunk)
     result = run(model, states, integrator, frozen=is_frozen(experiment))
-    return _tally(experiment, model, states, result.outcome, result.evaluations)
+    return _tally(experiment, model, states, result)
 
 
 def _draw(experiment, model, omega_T, size, seed, index, chunk):
@@ -212,8 +234,9 @@ def _draw(experiment, model, omega_T, size, seed, index, chunk):
     return sample(experiment, model, omega_T, size, rng)
 
 
-def _tally(experiment, model, states, outcome, evaluations):
-    """The counts and energy sums of one chunk (see :func:`run_chunk`)."""
+def _tally(experiment, model, states, result, part=slice(None)):
+    """The counts and energy sums of one chunk (see :func:`run_chunk`): ``result[part]`` run from ``states``."""
+    outcome, evaluations = result.outcome[part], result.evaluations[part]
     energy = model.particle_energy(states[:, 1]) + model.oscillator_energy(states[:, 2], states[:, 3])
     if EXPERIMENT_REGISTRY[experiment].gate == "levels":
         energy -= 0.5  # the gate's zero-point energy: its level n
@@ -221,15 +244,16 @@ def _tally(experiment, model, states, outcome, evaluations):
     tr = outcome == 1
     sums = np.array([energy[decided].sum(), (energy[decided] ** 2).sum(), energy[tr].sum(),
                      (energy[tr] ** 2).sum()])
+    reasons = np.bincount(result.reason[part], minlength=len(REASONS) + 1)[1:]
     return (int(np.count_nonzero(tr)), int(np.count_nonzero(outcome == UNDECIDED)),
-            int(evaluations.sum()), sums)
+            int(evaluations.sum()), sums, int(result.steps[part].sum()), int(result.rejected[part].sum()), reasons)
 
 
 def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int, chunks) -> tuple:
     """:func:`run_chunk` for each ``(omega_T, size, index, chunk)`` of ``chunks``, in one pass.
 
     Returns the results as columns, one entry per chunk (:func:`tally_columns`):
-    ``(transmitted, undecided, evaluations, energy sums)``. Every chunk draws
+    ``(transmitted, undecided, evaluations, energy sums, steps, rejected, undecided by reason)``. Every chunk draws
     from its own stream, exactly as :func:`run_chunk` does; the trajectories
     of all of them then run in one call of the integrator (a trajectory's
     outcome and step count do not depend on the batch it runs in), and the
@@ -244,7 +268,7 @@ def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int,
     if len(drawn) == 1:
         states = drawn[0]
         result = run(model, states, integrator, frozen=is_frozen(experiment))
-        return tally_columns([_tally(experiment, model, states, result.outcome, result.evaluations)])
+        return tally_columns([_tally(experiment, model, states, result)])
     states = np.concatenate(drawn)
     result = run(model, states, integrator, frozen=is_frozen(experiment))
     sizes = np.array([part.shape[0] for part in drawn])
@@ -252,7 +276,7 @@ def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int,
         out, start = [], 0
         for size, part in zip(sizes, drawn):
             stop = start + size
-            out.append(_tally(experiment, model, part, result.outcome[start:stop], result.evaluations[start:stop]))
+            out.append(_tally(experiment, model, part, result, slice(start, stop)))
             start = stop
         return tally_columns(out)
     # one trial per chunk: _tally's sums are sums of one term (or none), taken here for all chunks at
@@ -265,7 +289,9 @@ def run_chunks(experiment: str, model: Model, integrator: Integrator, seed: int,
     square = energy ** 2
     sums = np.stack([np.where(decided, energy, 0.0), np.where(decided, square, 0.0),
                      np.where(tr, energy, 0.0), np.where(tr, square, 0.0)], axis=1)
-    return (tr.astype(np.int64), (~decided).astype(np.int64), np.asarray(result.evaluations, dtype=np.int64), sums)
+    reasons = (result.reason[:, None] == np.arange(1, len(REASONS) + 1)).astype(np.int64)
+    return (tr.astype(np.int64), (~decided).astype(np.int64), np.asarray(result.evaluations, dtype=np.int64), sums,
+            result.steps, result.rejected, reasons)
 
 
 def tally_columns(results) -> tuple:
@@ -273,7 +299,9 @@ def tally_columns(results) -> tuple:
     n = len(results)
     return (np.fromiter((r[0] for r in results), np.int64, n), np.fromiter((r[1] for r in results), np.int64, n),
             np.fromiter((r[2] for r in results), np.int64, n),
-            np.array([r[3] for r in results], dtype=float).reshape(n, 4))
+            np.array([r[3] for r in results], dtype=float).reshape(n, 4),
+            np.fromiter((r[4] for r in results), np.int64, n), np.fromiter((r[5] for r in results), np.int64, n),
+            np.array([r[6] for r in results], dtype=np.int64).reshape(n, len(REASONS)))
 
 
 def batch_tasks(experiment, model, omega_T, trials, seed, integrator):
@@ -309,7 +337,8 @@ def assemble(experiment, model, omega_T, trials, seed, integrator, units, chunk_
     order of the units, so the result is bitwise the same however and
     wherever the chunks ran.
     """
-    tr, und, ev, sums = chunk_results if isinstance(chunk_results, tuple) else tally_columns(chunk_results)
+    tr, und, ev, sums, steps, rejected, reasons = (chunk_results if isinstance(chunk_results, tuple)
+                                                   else tally_columns(chunk_results))
     index = np.fromiter((u[0] for u in units), np.int64, len(units))
     transmitted = np.zeros(omega_T.size, dtype=np.int64)
     undecided = np.zeros(omega_T.size, dtype=np.int64)
@@ -317,13 +346,16 @@ def assemble(experiment, model, omega_T, trials, seed, integrator, units, chunk_
     np.add.at(transmitted, index, tr)
     np.add.at(undecided, index, und)
     np.add.at(energy_sums, index, sums)  # unbuffered: in the units' order, as a loop would
-    return Transmission(experiment, model, integrator.name, omega_T, trials, seed,
-                        transmitted, undecided, int(ev.sum()), energy_sums)
+    undecided_reasons = np.zeros((omega_T.size, len(REASONS)), dtype=np.int64)
+    np.add.at(undecided_reasons, index, reasons)
+    return Transmission(experiment, model, integrator.label, omega_T, trials, seed,
+                        transmitted, undecided, int(ev.sum()), energy_sums, integrator.describe(),
+                        int(steps.sum()), int(rejected.sum()), undecided_reasons)
 
 
 def join_columns(blocks) -> tuple:
     """Columns of consecutive tasks (each from :func:`run_chunks`) joined in order."""
-    return tuple(np.concatenate([b[k] for b in blocks]) for k in range(4))
+    return tuple(np.concatenate([b[k] for b in blocks]) for k in range(len(blocks[0])))
 
 
 def _compute(experiment, model, omega_T, trials, seed, integrator, engine_version,

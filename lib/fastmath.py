@@ -1,6 +1,6 @@
 """Vectorisable elementary functions for the compiled kernels.
 
-The kernels step 16 trajectories at once in SIMD lanes (:mod:`lib.kernels`).
+The kernels step :data:`lib.kernels.LANES` (64) trajectories at once in SIMD lanes (:mod:`lib.kernels`).
 LLVM can only vectorise a loop whose body it can see, and a call to the C
 library's ``exp``, ``sin`` or ``cos`` is opaque to it (numba's pip build has
 no vector maths library). These functions are written in plain arithmetic

@@ -30,7 +30,8 @@ builds :class:`~lib.kernels.Params` from a :class:`~lib.model.Model`, and an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import hashlib
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -43,6 +44,16 @@ from .tableaus import BUTCHER_RK5, DORMAND_PRINCE_54, Tableau
 REFLECTED = kernels.REFLECTED
 TRANSMITTED = kernels.TRANSMITTED
 UNDECIDED = kernels.UNDECIDED
+REASONS = kernels.REASONS
+
+DEFAULT_H_MIN = 1e-15
+"""Smallest adaptive step after a rejection (oscillator periods). Six and a half decades below the
+shortest step measured in the corners of the allowed parameters (4.6e-9 periods at M = 1e-4,
+omega_T = 1e6, U0 = 1e4, lambda = 0.01, where the step is capped so the particle moves at most
+lambda), and shorter than what adds to a time of five periods in double precision. It changes no
+outcome and no step count of the test suites' cases, of 17,208 trajectories compared with the
+engine before it, nor of 12,200 in those corners compared with ``h_min = 0``; it stops a
+trajectory whose error control has failed."""
 
 _EMPTY = np.empty(0)
 _EMPTY_STATES = np.empty((0, 4))
@@ -71,6 +82,10 @@ class Integrator:
         Largest particle displacement per adaptive step, in units of lambda.
     h_max : float
         Largest adaptive step (oscillator periods).
+    h_min : float
+        Smallest adaptive step after a rejection (oscillator periods, default
+        :data:`DEFAULT_H_MIN`): a rejected step whose successor would be
+        shorter ends the trajectory, undecided. ``0`` for no minimum.
     max_steps : int
         Step budget per trajectory; a trajectory that exhausts it is
         reported as undecided.
@@ -89,6 +104,7 @@ class Integrator:
     rotating: bool = False
     max_dx: float = 1.0
     h_max: float = 0.25
+    h_min: float = DEFAULT_H_MIN
     max_steps: int = 10**9
     max_rejected: int = 10**6
     adaptive: bool = field(init=False)
@@ -105,6 +121,9 @@ class Integrator:
             check_finite("free_flight_tol", self.free_flight_tol, positive=True)
         check_finite("max_dx", self.max_dx, positive=True)
         check_finite("h_max", self.h_max, positive=True)
+        check_finite("h_min", self.h_min, nonnegative=True)
+        if not self.h_min < self.h_max:
+            raise ValueError(f"h_min must be below h_max ({self.h_max!r}), got {self.h_min!r}")
         check_integer("max_steps", self.max_steps, minimum=1, maximum=2**62)
         check_integer("max_rejected", self.max_rejected, minimum=0, maximum=2**62)
         object.__setattr__(self, "adaptive", adaptive)
@@ -112,6 +131,38 @@ class Integrator:
     def with_options(self, **changes) -> "Integrator":
         """A copy with some fields changed, e.g. ``ADAPTIVE.with_options(rtol=1e-7)``."""
         return replace(self, **changes)
+
+    # -- what produced a result ----------------------------------------------------
+    def _settings(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("name", "tableau", "adaptive")}
+
+    @property
+    def label(self) -> str:
+        """The name, with the settings that differ from the registered integrator of that name.
+
+        ``'adaptive'`` for :data:`ADAPTIVE` itself; ``'adaptive(h_max=0.005)'`` for
+        ``ADAPTIVE.with_options(h_max=0.005)``; an unregistered name as it is (its settings are in
+        :meth:`describe`).
+        """
+        base = INTEGRATORS.get(self.name)
+        if base is None:
+            return self.name
+        mine, theirs = self._settings(), base._settings()
+        changed = [f"{k}={v!r}" for k, v in mine.items() if theirs[k] != v]
+        if tableau_digest(self.tableau) != tableau_digest(base.tableau):
+            changed.insert(0, f"tableau={self.tableau.name!r}")
+        return f"{self.name}({', '.join(changed)})" if changed else self.name
+
+    def describe(self) -> dict:
+        """Everything that determines the integrator's results, JSON-ready: its :attr:`label` and name,
+        the tableau (name, orders, stages and the SHA-256 of its coefficients) and every setting."""
+        tab = self.tableau
+        out = {"label": self.label, "name": self.name, "tableau": tab.name, "order": tab.order,
+               "error_order": tab.error_order, "stages": tab.stages, "tableau_sha256": tableau_digest(tab),
+               "adaptive": self.adaptive}
+        for k, v in self._settings().items():
+            out[k] = v if v is None or isinstance(v, bool) else int(v) if isinstance(v, int) else float(v)
+        return out
 
     # -- records for the kernels ---------------------------------------------
     def kernel_method(self) -> kernels.Method:
@@ -126,7 +177,7 @@ class Integrator:
         rtol, atol = (float(self.rtol), float(self.atol)) if self.adaptive else (0.0, 0.0)
         free_distance = 0.0 if self.free_flight_tol is None else model.free_flight_distance(self.free_flight_tol)
         return kernels.Control(h0=float(self.h), rtol=rtol, atol=atol, max_dx=float(self.max_dx) * model.lam,
-                               h_max=float(self.h_max), max_steps=int(self.max_steps),
+                               h_max=float(self.h_max), h_min=float(self.h_min), max_steps=int(self.max_steps),
                                max_rejected=int(self.max_rejected), free_distance=float(free_distance))
 
 
@@ -138,6 +189,15 @@ ADAPTIVE = Integrator("adaptive", DORMAND_PRINCE_54, h=1e-2, rtol=1e-8, atol=1e-
 """The default: Dormand-Prince 5(4), rtol = atol = 1e-8, free flight, rotating frame."""
 
 INTEGRATORS = {"adaptive": ADAPTIVE, "paper": PAPER}
+
+
+def tableau_digest(tableau: Tableau) -> str:
+    """First 16 hex digits of the SHA-256 of a tableau's coefficients (``A``, ``b``, ``c``, ``e``, as doubles)."""
+    digest = hashlib.sha256()
+    for part in (tableau.A, tableau.b, tableau.c, _EMPTY if tableau.e is None else tableau.e):
+        digest.update(np.ascontiguousarray(part, dtype="<f8").tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()[:16]
 
 
 def get_integrator(spec) -> Integrator:
@@ -175,24 +235,43 @@ class Outcomes:
     Attributes
     ----------
     outcome : ndarray(int8, ndim=1)
-        1 transmitted, 0 reflected, -1 undecided (a step budget exhausted, or
-        the state or error estimate stopped being finite).
+        1 transmitted, 0 reflected, -1 undecided (a step budget exhausted, the
+        minimum step reached, or the state or error estimate stopped being finite).
     evaluations : ndarray(int64, ndim=1)
         Derivative evaluations spent on each trajectory.
     final_state : ndarray(float, ndim=2) or None
         Lab-frame state ``(x, vx, y, vy)`` where each trajectory stopped.
     final_time : ndarray(float, ndim=1) or None
         Time (oscillator periods) at which each trajectory stopped.
+    steps, rejected : ndarray(int64, ndim=1)
+        Accepted and rejected steps of each trajectory.
+    reason : ndarray(int8, ndim=1)
+        Why each undecided trajectory stopped: ``0`` for one with an outcome,
+        else ``1 + REASONS.index(name)`` (:data:`lib.kernels.REASONS`: step
+        budget, rejection budget, minimum step, non-finite state).
     """
 
     outcome: np.ndarray
     evaluations: np.ndarray
     final_state: np.ndarray | None = None
     final_time: np.ndarray | None = None
+    steps: np.ndarray | None = None
+    rejected: np.ndarray | None = None
+    reason: np.ndarray | None = None
 
     @property
     def transmitted(self) -> np.ndarray:
         return self.outcome == TRANSMITTED
+
+    def undecided_reasons(self) -> dict:
+        """Undecided trajectories by reason, ``{name: count}`` over :data:`REASONS`."""
+        return undecided_reasons(self.reason)
+
+
+def undecided_reasons(reason) -> dict:
+    """Count the codes of a reason array by name (:data:`REASONS`), decided ones left out."""
+    counts = np.bincount(np.asarray(reason, dtype=np.int64), minlength=len(REASONS) + 1)
+    return {name: int(counts[k + 1]) for k, name in enumerate(REASONS)}
 
 
 def run(model: Model, states, integrator="adaptive", *, frozen: bool = False,
@@ -225,13 +304,17 @@ def run(model: Model, states, integrator="adaptive", *, frozen: bool = False,
     params = kernel_parameters(model, frozen, integ.rotating)
     outcome = np.empty(n, dtype=np.int8)
     evaluations = np.empty(n, dtype=np.int64)
+    steps = np.empty(n, dtype=np.int64)
+    rejected = np.empty(n, dtype=np.int64)
+    reason = np.empty(n, dtype=np.int8)
     u_end = np.empty((n, 4)) if keep_final else _EMPTY_STATES
     t_end = np.empty(n) if keep_final else _EMPTY
     driver = kernels.run_lanes if lanes else kernels.run_batch
-    driver(u0, params, integ.kernel_method(), integ.kernel_control(model), outcome, evaluations, u_end, t_end)
+    driver(u0, params, integ.kernel_method(), integ.kernel_control(model), outcome, evaluations, steps, rejected,
+           reason, u_end, t_end)
     if keep_final:
-        return Outcomes(outcome, evaluations, u_end, t_end)
-    return Outcomes(outcome, evaluations)
+        return Outcomes(outcome, evaluations, u_end, t_end, steps, rejected, reason)
+    return Outcomes(outcome, evaluations, None, None, steps, rejected, reason)
 
 
 @record
@@ -249,6 +332,10 @@ class Trajectory:
         the outcome is read off the last state.
     model : Model
     frozen : bool
+    steps, rejected : int
+        Accepted and rejected steps.
+    reason : int
+        Why an undecided trajectory stopped (see :class:`Outcomes`); ``0`` otherwise.
     """
 
     t: np.ndarray
@@ -256,6 +343,9 @@ class Trajectory:
     outcome: int
     model: Model
     frozen: bool = False
+    steps: int = 0
+    rejected: int = 0
+    reason: int = 0
 
     @property
     def x(self):
@@ -313,13 +403,14 @@ def trajectory(model: Model, state, integrator="adaptive", *, frozen: bool = Fal
     t = 0.0
     stop = t_end is None
     status = kernels.UNDECIDED
+    reason = kernels.DECIDED
     while True:
         capacity = min(max(1024, 4 * counts[0]), max_points)
         rec = np.empty((capacity, 5))
         counts[2] = 0
         budget = control._replace(max_steps=int(control.max_steps - counts[0]),
                                   max_rejected=int(control.max_rejected - counts[3]))
-        status, t, h = kernels.integrate(u, t, h, params, method, budget, -1.0 if stop else t_end, stop,
+        status, t, h, reason = kernels.integrate(u, t, h, params, method, budget, -1.0 if stop else t_end, stop,
                                          work, rec, counts)
         chunks.append(rec[: counts[2]])
         if status != kernels.RECORD_FULL or sum(len(ch) for ch in chunks) >= max_points:
@@ -329,4 +420,5 @@ def trajectory(model: Model, state, integrator="adaptive", *, frozen: bool = Fal
         status = kernels.classify(u[0], u[1])
         if status == kernels.RUNNING:
             status = kernels.UNDECIDED
-    return Trajectory(data[:, 0], data[:, 1:], int(status), model, frozen)
+    return Trajectory(data[:, 0], data[:, 1:], int(status), model, frozen, int(counts[0]), int(counts[3]),
+                      int(reason) if status == kernels.UNDECIDED else kernels.DECIDED)

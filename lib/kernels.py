@@ -30,7 +30,7 @@ value and caches like any other argument type):
     :data:`LAB`, :data:`ROTATING` or :data:`FROZEN` (oscillator held fixed).
 :class:`Method` ``(A, b, c, e, err_exponent, fsal)``
     the Runge-Kutta tableau; ``e`` is empty for fixed steps.
-:class:`Control` ``(h0, rtol, atol, max_dx, h_max, max_steps, max_rejected, free_distance)``
+:class:`Control` ``(h0, rtol, atol, max_dx, h_max, h_min, max_steps, max_rejected, free_distance)``
     how it is driven: first (or fixed) step, tolerances, step limits,
     budgets of accepted and of rejected steps, and the free-flight distance
     (``0`` for none).
@@ -48,10 +48,12 @@ interaction both are final: on either side of ``x = 0`` the force on the
 particle points away from the gate.
 
 A trajectory also stops, *undecided*, when it exhausts either budget
-(``max_steps`` accepted steps, more than ``max_rejected`` rejected ones), or
-when a step breaks it (:func:`step_failed`: a NaN error estimate, or a
+(``max_steps`` accepted steps, more than ``max_rejected`` rejected ones),
+when a rejected adaptive step's successor would be shorter than ``h_min``,
+or when a step breaks it (:func:`step_failed`: a NaN error estimate, or a
 non-finite state about to be accepted); it then keeps its last sound state.
-Both drivers apply these rules identically.
+Both drivers apply these rules identically and report, per trajectory, its
+accepted and rejected steps and why it is undecided (:data:`REASONS`).
 """
 from __future__ import annotations
 
@@ -75,6 +77,15 @@ RECORD_FULL = -2  # trajectory recorder ran out of room (internal)
 REACHED_END = -3  # reached the requested end time (trajectory recorder)
 RUNNING = 2
 
+# Why a trajectory stopped undecided (int8 in the reason arrays; DECIDED for one with an outcome).
+DECIDED = 0
+STEP_BUDGET = 1  # max_steps accepted steps without an outcome
+REJECTION_BUDGET = 2  # more than max_rejected rejected steps
+MINIMUM_STEP = 3  # a rejected step's successor would be shorter than h_min
+NOT_FINITE = 4  # a NaN error estimate, or a non-finite state about to be accepted (step_failed)
+REASONS = ("step_budget", "rejection_budget", "minimum_step", "not_finite")
+"""Names of the undecided reasons, ``REASONS[code - 1]`` for codes STEP_BUDGET..NOT_FINITE."""
+
 # Frames (Params.frame).
 LAB = 0
 ROTATING = 1
@@ -89,8 +100,10 @@ SPEED_FLOOR = 1e-300  # the step cap's particle speed is at least this (a partic
 
 LANES = 64
 """Trajectories stepped together. LLVM vectorises each loop over lanes 8 or 16 wide and
-unrolls it, so its vector body only runs for at least 24 lanes; 64 keeps the lanes busy
-while wasting little at the end of a batch (measured in benchmarks/lanes.py)."""
+unrolls it, so its vector body only runs for at least 24 lanes (``tests/test_kernels.py``
+requires at least 32); 64 keeps the lanes busy while wasting little at the end of a batch
+(the lanes past the last trajectory idle until the batch ends). No benchmark of other
+lane counts is kept: the number is a compile-time constant of the kernels."""
 
 
 class Params(NamedTuple):
@@ -122,6 +135,7 @@ class Control(NamedTuple):
     atol: float
     max_dx: float  # largest particle displacement per adaptive step
     h_max: float  # largest adaptive step
+    h_min: float  # smallest adaptive step after a rejection; a shorter one ends the trajectory
     max_steps: int  # budget of accepted steps
     max_rejected: int  # rejected steps tolerated; one more ends the trajectory
     free_distance: float  # exact free flight up to x = -free_distance (0: none)
@@ -327,15 +341,17 @@ def integrate(u, t, h, params, method, control, t_end, stop_on_outcome, work, re
 
     Stops at the outcome (if ``stop_on_outcome``), at ``t_end`` (if
     positive), when ``rec`` is full, after ``control.max_steps`` accepted
-    steps, after more than ``control.max_rejected`` rejected ones, or when a
+    steps, after more than ``control.max_rejected`` rejected ones, when a
+    rejected step's successor is shorter than ``control.h_min``, or when a
     step fails (:func:`step_failed`). Accepted steps are appended to ``rec``
     (lab-frame rows ``t, x, vx, y, vy``) from row ``counts[2]`` when ``rec``
     has rows. ``counts`` accumulates ``[accepted steps, derivative
     evaluations, recorded rows, rejected steps]``. ``work`` is
     :func:`make_work`'s buffers.
 
-    Returns ``(status, t, h)``, ``h`` being the step to try next; ``u`` is
-    left in the lab frame.
+    Returns ``(status, t, h, reason)``, ``h`` being the step to try next
+    and ``reason`` why an undecided trajectory stopped (:data:`STEP_BUDGET`,
+    ...; :data:`DECIDED` otherwise); ``u`` is left in the lab frame.
     """
     adaptive = method.e.shape[0] > 0
     n_stages = method.b.shape[0]
@@ -344,13 +360,14 @@ def integrate(u, t, h, params, method, control, t_end, stop_on_outcome, work, re
     if stop_on_outcome:
         status = classify(u[0], u[1])
         if status != RUNNING:
-            return status, t, h
+            return status, t, h, DECIDED
     t_start = t
     tl = 0.0  # time since t_start: the rotating frame's phase
     to_rotating(u, tl, frame)
     have_first = False
     rejected_last = False
     status = UNDECIDED
+    reason = STEP_BUDGET  # unless the loop ends otherwise
     steps = 0
     rejected = 0
     while steps < control.max_steps:
@@ -381,6 +398,7 @@ def integrate(u, t, h, params, method, control, t_end, stop_on_outcome, work, re
                             err[0], err[1], err[2], err[3], control.rtol, control.atol)
             accepted, h_next = new_step(hs, en, method.err_exponent, rejected_last)
         if step_failed(en, accepted, unew[0], unew[1], unew[2], unew[3]):
+            reason = NOT_FINITE
             break  # undecided; u is the last sound state
         if not accepted:
             h = h_next
@@ -389,6 +407,10 @@ def integrate(u, t, h, params, method, control, t_end, stop_on_outcome, work, re
             counts[3] += 1
             rejected += 1
             if rejected > control.max_rejected:
+                reason = REJECTION_BUDGET
+                break  # undecided
+            if h_next < control.h_min:
+                reason = MINIMUM_STEP
                 break  # undecided
             continue
         if adaptive:
@@ -419,16 +441,21 @@ def integrate(u, t, h, params, method, control, t_end, stop_on_outcome, work, re
             if status != RUNNING:
                 break
             status = UNDECIDED
+    if status != UNDECIDED:
+        reason = DECIDED  # an outcome, or the end time or the record's end (trajectory recorder)
     to_lab(u, tl, frame)
-    return status, t_start + tl, h
+    return status, t_start + tl, h, reason
 
 
 @njit(cache=True, error_model="numpy")
-def run_batch(u0, params, method, control, outcome, evaluations, u_end, t_end):
+def run_batch(u0, params, method, control, outcome, evaluations, steps, rejected, reason, u_end, t_end):
     """Run every initial state in ``u0`` (shape ``(n, 4)``) to its outcome, one at a time.
 
-    Writes the outcome code of trajectory ``i`` into ``outcome[i]`` (int8)
-    and its number of derivative evaluations into ``evaluations[i]``.
+    Writes the outcome code of trajectory ``i`` into ``outcome[i]`` (int8),
+    its number of derivative evaluations into ``evaluations[i]``, its
+    accepted and rejected steps into ``steps[i]`` and ``rejected[i]``
+    (int64) and why it is undecided into ``reason[i]`` (int8, :data:`DECIDED`
+    when it has an outcome).
     If ``u_end`` has rows, the lab state and time at the stop go into
     ``u_end[i]`` and ``t_end[i]``. ``control.free_distance > 0`` enables the
     exact free flight up to ``x = -free_distance`` before integrating.
@@ -444,10 +471,15 @@ def run_batch(u0, params, method, control, outcome, evaluations, u_end, t_end):
         t0 = 0.0
         if control.free_distance > 0.0:
             t0 = free_flight(u, control.free_distance, params.frame)
+        counts[0] = 0
         counts[1] = 0
-        status, t, h = integrate(u, t0, control.h0, params, method, control, -1.0, True, work, rec, counts)
+        counts[3] = 0
+        status, t, h, why = integrate(u, t0, control.h0, params, method, control, -1.0, True, work, rec, counts)
         outcome[i] = status
         evaluations[i] = counts[1]
+        steps[i] = counts[0]
+        rejected[i] = counts[3]
+        reason[i] = why
         if keep_end:
             for m in range(4):
                 u_end[i, m] = u[m]
@@ -520,7 +552,7 @@ def _lane_stages(frame, first, n_stages, A, c, U, K, H, TL, T, params):
 
 
 @njit(cache=True, error_model="numpy")
-def run_lanes(u0, params, method, control, outcome, evaluations, u_end, t_end):
+def run_lanes(u0, params, method, control, outcome, evaluations, steps, rejected, reason, u_end, t_end):
     """Same contract and same results as :func:`run_batch`, :data:`LANES` trajectories at a time.
 
     Each pass of the main loop makes one step attempt in every lane (loops
@@ -530,7 +562,7 @@ def run_lanes(u0, params, method, control, outcome, evaluations, u_end, t_end):
     """
     A, b, c, e, err_exponent, fsal = method
     h0, rtol, atol = control.h0, control.rtol, control.atol
-    max_dx, h_max = control.max_dx, control.h_max
+    max_dx, h_max, h_min = control.max_dx, control.h_max, control.h_min
     max_steps, max_rejected, free_distance = control.max_steps, control.max_rejected, control.free_distance
     n = u0.shape[0]
     n_stages = b.shape[0]
@@ -572,6 +604,18 @@ def run_lanes(u0, params, method, control, outcome, evaluations, u_end, t_end):
                     status = classify(U[0, l], U[1, l]) if ACC[l] else RUNNING
                     outcome[i] = UNDECIDED if status == RUNNING else status
                     evaluations[i] = EVALS[l]
+                    steps[i] = STEPS[l]
+                    rejected[i] = NREJ[l]
+                    if status != RUNNING:
+                        reason[i] = DECIDED
+                    elif BAD[l]:
+                        reason[i] = NOT_FINITE
+                    elif ACC[l]:
+                        reason[i] = STEP_BUDGET
+                    elif NREJ[l] > max_rejected:
+                        reason[i] = REJECTION_BUDGET
+                    else:
+                        reason[i] = MINIMUM_STEP
                     if keep_end:
                         for m in range(4):
                             u[m] = U[m, l]
@@ -590,6 +634,9 @@ def run_lanes(u0, params, method, control, outcome, evaluations, u_end, t_end):
                     if status != RUNNING:  # ended before it started
                         outcome[i] = status
                         evaluations[i] = 0
+                        steps[i] = 0
+                        rejected[i] = 0
+                        reason[i] = DECIDED
                         if keep_end:
                             for m in range(4):
                                 u_end[i, m] = u[m]
@@ -638,7 +685,7 @@ def run_lanes(u0, params, method, control, outcome, evaluations, u_end, t_end):
                 acc, HN[l] = new_step(H[l], en, err_exponent, REJ[l])
                 bad = step_failed(en, acc, UN[0, l], UN[1, l], UN[2, l], UN[3, l])
                 REJ[l] = not acc
-                NREJ[l] += 0 if acc else 1
+                NREJ[l] += 0 if acc | bad else 1  # a failed attempt ends the trajectory uncounted, as in integrate
                 BAD[l] = bad
                 ACC[l] = acc & LIVE[l] & (not bad)
         else:
@@ -663,7 +710,7 @@ def run_lanes(u0, params, method, control, outcome, evaluations, u_end, t_end):
         n_fin = 0
         for l in range(nv):
             stop = ((ACC[l] & has_ended(U[0, l], U[1, l])) | BAD[l] | (STEPS[l] >= max_steps)
-                    | (NREJ[l] > max_rejected))
+                    | (NREJ[l] > max_rejected) | (REJ[l] & (HN[l] < h_min)))
             done = LIVE[l] & stop
             FIN[l] = done
             n_fin += 1 if done else 0

@@ -96,6 +96,11 @@ class PhaseSpaceMap:
     transmitted : ndarray(bool, ndim=2)
         Shape ``(n_osc, n_particle)``; True where the particle passes.
     integrator : str
+        The integrator's :attr:`~lib.integrate.Integrator.label`.
+    integrator_settings : dict or None
+        :meth:`lib.integrate.Integrator.describe` of the integrator used.
+    undecided : int or None
+        Grid points whose trajectory ended undecided (shown as not transmitted).
     """
 
     model: Model
@@ -105,6 +110,8 @@ class PhaseSpaceMap:
     oscillator_energy: np.ndarray
     transmitted: np.ndarray
     integrator: str
+    integrator_settings: dict | None = None
+    undecided: int | None = None
 
     @property
     def transmitted_fraction(self) -> float:
@@ -117,6 +124,8 @@ class PhaseSpaceMap:
             "phase": self.phase,
             "convention": self.convention,
             "integrator": self.integrator,
+            "integrator_settings": self.integrator_settings,
+            "undecided": self.undecided,
             "particle_energy": self.particle_energy.tolist(),
             "oscillator_energy": self.oscillator_energy.tolist(),
             "transmitted_fraction": self.transmitted_fraction,
@@ -126,8 +135,9 @@ class PhaseSpaceMap:
 
 def _rows(model, phase, particle_energy, oscillator_energy, convention, integrator):
     states = grid_states(model, phase, particle_energy, oscillator_energy, convention)
-    outcome = run(model, states, integrator).outcome
-    return (outcome == TRANSMITTED).reshape(len(oscillator_energy), len(particle_energy))
+    result = run(model, states, integrator)
+    transmitted = (result.outcome == TRANSMITTED).reshape(len(oscillator_energy), len(particle_energy))
+    return transmitted, int(np.count_nonzero(result.reason))  # a reason: undecided
 
 
 def _compute_map(model, phase, particle_energy, oscillator_energy, convention, integrator,
@@ -137,9 +147,9 @@ def _compute_map(model, phase, particle_energy, oscillator_energy, convention, i
     blocks = np.array_split(np.arange(n_osc), n_blocks)
     tasks = [(model, phase, particle_energy, oscillator_energy[b], convention, integrator) for b in blocks]
     parts = [part for _, part in parallel.run(_rows, tasks, n_jobs=n_jobs)]
-    transmitted = np.concatenate(parts, axis=0)
+    transmitted = np.concatenate([rows for rows, _ in parts], axis=0)
     return PhaseSpaceMap(model, float(phase), convention, particle_energy, oscillator_energy,
-                         transmitted, integrator.name)
+                         transmitted, integrator.label, integrator.describe(), sum(n for _, n in parts))
 
 
 ENERGY_RANGE = (0.0, 1e6)

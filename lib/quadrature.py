@@ -187,6 +187,10 @@ class Quadrature:
         ``tolerance`` at every temperature (where :math:`\\mathcal{P}` is at
         least the ``p_floor`` asked for). False when the refinement's limits
         stopped it first; :func:`transmission_quadrature` then warns.
+    integrator : str
+        The integrator's :attr:`~lib.integrate.Integrator.label` (the transmitting set's).
+    integrator_settings : dict or None
+        :meth:`lib.integrate.Integrator.describe` of that integrator.
 
     Records compare by value (arrays elementwise, one bool) and hash
     accordingly (:mod:`lib.records`).
@@ -208,6 +212,7 @@ class Quadrature:
     tolerance: float
     tolerance_met: bool
     integrator: str = "adaptive"
+    integrator_settings: dict | None = None
 
     @property
     def relative_error(self) -> np.ndarray:
@@ -223,6 +228,7 @@ class Quadrature:
             "lowest_energy": self.lowest_energy, "tolerance": self.tolerance, "tolerance_met": self.tolerance_met,
             "n_max": self.n_max, "phases": self.phases, "scan": self.scan,
             "energy_tol": self.energy_tol,
+            "integrator_settings": self.integrator_settings,
         }
 
 
@@ -509,7 +515,7 @@ def quadrature(experiment: str, ts: TransmittingSet, omega_T, tolerance: float =
         met = bool(np.all(np.where(P >= p_floor, error / P, 0.0) <= tolerance))
     return Quadrature(experiment, ts.model, omega_T, P, error, Ea, ea_err, parts, lowest,
                       ts.n_max, ts.initial_phases, int(ts.scan.max()), ts.energy_tol, float(tolerance), met,
-                      ts.integrator)
+                      ts.integrator, ts.integrator_settings)
 
 
 def level_cutoff(experiment: str, model: Model, omega_max: float, tolerance: float) -> int:

@@ -243,9 +243,15 @@ def phase_space_dataset(maps: dict, *, integrator: str):
                             "oscillator_energy": first.oscillator_energy,
                             "particle_energy": first.particle_energy})
     ds["transmitted"].attrs["long_name"] = "1 where the particle is transmitted"
+    if all(m.undecided is not None for m in maps.values()):
+        ds["undecided"] = (("impact", "phase"), np.array([[maps[(s, phi)].undecided for phi in phases]
+                                                          for s in impacts], dtype=np.int64))
+        ds["undecided"].attrs["long_name"] = "grid points whose trajectory ended undecided (shown as not transmitted)"
+    if first.integrator_settings is not None:
+        ds.attrs["integrator_settings"] = json.dumps(first.integrator_settings, sort_keys=True)
     ds.attrs.update({"title": "Fig. 3 of Noori, Olsen, Rodin (lib.reproduce)", "mass": first.model.M,
                      "U0": first.model.U0, "lam": first.model.lam, "x0": first.model.x0,
-                     "convention": first.convention, "integrator": integrator,
+                     "convention": first.convention, "integrator": first.integrator,
                      "engine_version": cache.ENGINE_VERSION, "lib_version": __version__})
     return ds
 
@@ -287,6 +293,15 @@ def phase_maps(ds) -> dict:
               for k, b in (("U0", U0_RANGE), ("lam", LAMBDA_RANGE), ("x0", X0_RANGE))}
     convention = files.attribute(ds, "convention", text(CONVENTIONS), label)
     integrator = files.attribute(ds, "integrator", text(), label)
+    settings = None  # written before the settings were recorded: the label alone
+    if "integrator_settings" in ds.attrs:
+        def settings_check(n, v):
+            out = json.loads(v) if isinstance(v, str) and v.startswith("{") else None
+            if not isinstance(out, dict) or out.get("label") != integrator:
+                raise ValueError(f"must be the JSON of the integrator {integrator!r}'s settings")
+            return out
+
+        settings = files.attribute(ds, "integrator_settings", settings_check, label)
 
     def coordinate(name, check):
         values = files.variable(ds, name, label)
@@ -307,12 +322,17 @@ def phase_maps(ds) -> dict:
     cube = files.counts(ds["transmitted"].values, "transmitted", label)
     if cube.size and cube.max() > 1:
         raise ValueError(f"{label}: variable 'transmitted' must hold 0 or 1, got {int(cube.max())}")
+    undecided = None  # written before it was recorded
+    if "undecided" in ds.variables:
+        undecided = files.counts(ds["undecided"].transpose("impact", "phase").values, "undecided", label)
+        if np.any(undecided > cube.shape[-1] * cube.shape[-2]):
+            raise ValueError(f"{label}: variable 'undecided' exceeds the grid points of a map")
     out = {}
     for i, s in enumerate(impacts):
         for j, phi in enumerate(phases):
             out[(float(s), float(phi))] = PhaseSpaceMap(
                 Model(M=mass, s=float(s), **params), float(phi), convention, particle.copy(), oscillator.copy(),
-                cube[i, j].astype(bool), integrator)
+                cube[i, j].astype(bool), integrator, settings, None if undecided is None else int(undecided[i, j]))
     return out
 
 

@@ -30,6 +30,7 @@ Files
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import warnings
 
@@ -38,7 +39,7 @@ import numpy as np
 from . import __version__, cache, files, parallel
 from .ensemble import DEFAULT_TRIALS, Transmission, _compute, assemble, batch_tasks, join_columns, run_chunks
 from .experiments import check_experiment
-from .integrate import get_integrator
+from .integrate import REASONS, get_integrator
 from .inputs import (IMPACT_RANGE, LAMBDA_RANGE, MASS_RANGE, U0_RANGE, X0_RANGE, ToleranceWarning, check_jobs,
                      check_method, check_range, check_seed, check_temperatures, check_tolerance, check_trajectories,
                      check_trials)
@@ -209,7 +210,7 @@ def sweep(experiment="thermal", impact=0.0, mass=1.0, U0=10.0, lam=2.0, *, omega
         else:
             results = _quadrature(points, temps, tolerance, integ, n_jobs, progress, use_cache)
     return transmission_dataset(results, axes, temps, method=method,
-                                integrator="log-derivative" if method == "quantum" else integ.name, **options)
+                                integrator="log-derivative" if method == "quantum" else integ.label, **options)
 
 
 def _models(points):
@@ -300,15 +301,19 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         ``transmitted``, ``undecided``, ``trials`` (per temperature, all
         equal), ``activation_energy``, ``activation_stderr`` (Tolman's
         estimate), ``energy_sums`` (the sums behind it, over a further
-        dimension ``moment``: :data:`ENERGY_MOMENTS`), and ``evaluations``
-        per point. :func:`transmissions` restores the results from these.
+        dimension ``moment``: :data:`ENERGY_MOMENTS`), ``undecided_reasons``
+        (over a further dimension ``reason``: :data:`lib.kernels.REASONS`), and
+        ``evaluations``, ``steps`` and ``rejected`` (accepted and rejected steps) per
+        point. :func:`transmissions` restores the results from these.
     Quadrature
         ``probability``, ``error``, ``activation_energy``,
         ``activation_error``, and per point ``lowest_energy`` (the lowest
         energy of the transmitting set), ``n_max`` and ``tolerance_met``
         (whether the error estimate is within the tolerance everywhere).
 
-    Attributes: ``method``, ``integrator``, ``engine_version``,
+    Attributes: ``method``, ``integrator`` (the results' integrator label when they carry one, else
+    the one given), ``integrator_settings`` (the JSON of
+    :meth:`lib.integrate.Integrator.describe`, when the results carry it), ``engine_version``,
     ``lib_version``, ``x0`` and the given ``attrs`` (seed and trials, or
     tolerance).
     """
@@ -341,6 +346,11 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         if all(r.energy_sums is not None for r in results):
             sums = np.stack([r.energy_sums for r in results]).reshape(*shape, temps.size, len(ENERGY_MOMENTS))
             data["energy_sums"] = ((*full, "moment"), sums)
+        if all(r.steps is not None and r.undecided_reasons is not None for r in results):
+            data["steps"] = (grid_dims, per_point(lambda r: r.steps, np.int64))
+            data["rejected"] = (grid_dims, per_point(lambda r: r.rejected, np.int64))
+            why = np.stack([r.undecided_reasons for r in results]).reshape(*shape, temps.size, len(REASONS))
+            data["undecided_reasons"] = ((*full, "reason"), why)
     elif method == "quadrature":
         data = {
             "probability": (full, per_temperature(lambda r: r.probability)),
@@ -364,6 +374,8 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
     coords["omega_T"] = ("omega_T", temps)
     if "energy_sums" in data:
         coords["moment"] = ("moment", np.array(ENERGY_MOMENTS))
+    if "undecided_reasons" in data:
+        coords["reason"] = ("reason", np.array(REASONS))
     ds = xr.Dataset(data, coords=coords)
     descriptions = {
         "experiment": "experiment (lib.experiments)", "impact": "impact parameter s",
@@ -381,11 +393,19 @@ def transmission_dataset(results, axes: dict, omega_T, *, method: str, integrato
         "n_max": "highest gate level of the quadrature",
         "tolerance_met": "whether the error estimate is within the tolerance at every temperature",
         "energy_sums": "sums over the decided trials of E and E^2, all and transmitted (Tolman's estimate)",
+        "steps": "accepted steps", "rejected": "rejected steps",
+        "undecided_reasons": "undecided trials by why they stopped (lib.kernels.REASONS)",
     }
     for name, text in descriptions.items():
         if name in ds.variables:
             ds[name].attrs["long_name"] = text
     x0 = {r.model.x0 for r in results}
+    labels = {getattr(r, "integrator", None) for r in results}
+    if len(labels) == 1 and None not in labels:
+        integrator = labels.pop()
+    settings = [getattr(r, "integrator_settings", None) for r in results]
+    if settings and settings[0] is not None and all(x == settings[0] for x in settings):
+        ds.attrs["integrator_settings"] = json.dumps(settings[0], sort_keys=True)
     ds.attrs.update({"title": "transmission probability and activation energy (lib.sweep)",
                      "method": method, "integrator": integrator, "engine_version": cache.ENGINE_VERSION,
                      "lib_version": __version__, "x0": float(x0.pop()) if len(x0) == 1 else "varies"})
@@ -463,6 +483,18 @@ def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
         return v
 
     integrator = files.attribute(ds, "integrator", name_check, label)
+    settings = None  # a dataset written before the settings were recorded has the label alone
+    if "integrator_settings" in ds.attrs:
+        def settings_check(n, v):
+            try:
+                out = json.loads(v) if isinstance(v, str) else None
+            except ValueError:
+                out = None
+            if not isinstance(out, dict) or out.get("label") != integrator:
+                raise ValueError(f"must be the JSON of the integrator {integrator!r}'s settings")
+            return out
+
+        settings = files.attribute(ds, "integrator_settings", settings_check, label)
     full = (*DIMS, "omega_T")
 
     def counted(name, minimum=0, dims=full):
@@ -479,6 +511,15 @@ def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
         name = "transmitted" if np.any(transmitted > trials) else "undecided"
         raise ValueError(f"{label}: variable {name!r}: transmitted and undecided trials exceed 'trials' "
                          f"({int(transmitted[over][0])} + {int(undecided[over][0])} > {int(trials[over][0])})")
+    steps = rejected = reasons = None
+    if "undecided_reasons" in ds.variables:
+        steps, rejected = counted("steps", dims=DIMS), counted("rejected", dims=DIMS)
+        files.variable(ds, "reason", label)
+        if tuple(str(r) for r in ds["reason"].values) != REASONS:
+            raise ValueError(f"{label}: variable 'reason' must list {', '.join(REASONS)}")
+        reasons = counted("undecided_reasons", dims=(*full, "reason"))
+        if np.any(reasons.sum(axis=-1) != undecided):
+            raise ValueError(f"{label}: variable 'undecided_reasons' must add up to 'undecided' at every temperature")
     sums = None
     if "energy_sums" in ds.variables:
         sums = np.asarray(ds["energy_sums"].transpose(*full, "moment").values, dtype=float)
@@ -501,7 +542,10 @@ def transmissions(ds, key=("experiment", "impact", "mass")) -> dict:
         s, M, U0, lam = (grid[d][i] for d, i in zip(AXIS_RANGES, index[1:]))
         result = Transmission(experiment, Model(M=M, s=s, U0=U0, lam=lam, x0=x0), integrator, omega_T.copy(),
                               int(trials[index][0]), seed, transmitted[index].copy(), undecided[index].copy(),
-                              int(evaluations[index]), None if sums is None else sums[index].copy())
+                              int(evaluations[index]), None if sums is None else sums[index].copy(),
+                              settings, None if steps is None else int(steps[index]),
+                              None if rejected is None else int(rejected[index]),
+                              None if reasons is None else reasons[index].copy())
         recomputed = {"probability": result.probability, "stderr": result.stderr,
                       "ci95_low": result.ci95[0], "ci95_high": result.ci95[1]}
         if sums is not None:

@@ -358,6 +358,9 @@ class TransmittingSet:
     undecided : int
         Trajectories that exhausted the step budget (counted as reflected).
     integrator : str
+        The integrator's :attr:`~lib.integrate.Integrator.label`.
+    integrator_settings : dict or None
+        :meth:`lib.integrate.Integrator.describe` of the integrator used.
     """
 
     model: Model
@@ -376,6 +379,7 @@ class TransmittingSet:
     refine: int = 0
     undecided: int = 0
     integrator: str = "adaptive"
+    integrator_settings: dict | None = None
     upper_energy: float = field(init=False)
 
     def __post_init__(self):
@@ -438,7 +442,8 @@ class TransmittingSet:
             **self.model.to_dict(), "gate": self.gate, "x_ref": self.x_ref, "scan": self.scan.tolist(),
             "energy_tol": self.energy_tol, "upper_energy": self.upper_energy,
             "initial_phases": self.initial_phases, "refine": self.refine,
-            "integrator": self.integrator, "undecided": self.undecided,
+            "integrator": self.integrator, "integrator_settings": self.integrator_settings,
+            "undecided": self.undecided,
             "states": [{"level": self.level_of_state[k].item(), "phase": float(self.phases[k]),
                         "intervals": [[a, None if math.isinf(b) else b] for a, b in self.intervals(k)]}
                        for k in range(self.n_states)],
@@ -511,14 +516,14 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
     counts = _per_level("phases", phases, levels.size, 2) if phased else np.ones(1, dtype=np.int64)
     show = parallel.show_progress(progress, int(np.sum(counts * scans)))  # trajectories of the first scan
     solve = _solver(model, gate, energy_tol, integ, n_jobs, use_cache, show)
-    if reuse is not None and (reuse.model, reuse.gate, reuse.energy_tol, reuse.integrator) == (
-            model, gate, energy_tol, integ.name):
+    if reuse is not None and (reuse.model, reuse.gate, reuse.energy_tol, reuse.integrator_settings) == (
+            model, gate, energy_tol, integ.describe()):
         solve = _reusing(solve, reuse)
     if not phased:
         lower, upper, lower_c, upper_c, undecided = solve(levels, np.zeros(1), scans)
         return TransmittingSet(model, gate, levels, np.zeros(1, dtype=np.int64),
                                np.zeros(1), lower, upper, lower_c, upper_c, scans, energy_tol,
-                               reference_position(model), 1, 0, undecided, integ.name)
+                               reference_position(model), 1, 0, undecided, integ.label, integ.describe())
     index = np.repeat(np.arange(levels.size), counts)
     psi = np.concatenate([2.0 * math.pi * np.arange(c) / c for c in counts])
     lower, upper, lower_c, upper_c, undecided = solve(levels[index], psi, scans[index])
@@ -545,7 +550,7 @@ def transmitting_set(model: Model, gate: str = "levels", *, n_max: int = 0,
                                           zip((lower, upper, lower_c, upper_c), new))
     return TransmittingSet(model, gate, levels, index, psi, lower, upper, lower_c, upper_c, scans,
                            energy_tol, reference_position(model), int(counts.max()), refine, undecided,
-                           integ.name)
+                           integ.label, integ.describe())
 
 
 def _per_level(name, value, n_levels, minimum):

@@ -118,6 +118,7 @@ class Agreement:
     evaluations : tuple of two ndarray(float)
         Mean derivative evaluations per trajectory for each integrator.
     names : tuple of str
+        The integrators' labels (:attr:`lib.integrate.Integrator.label`).
     """
 
     experiment: str
@@ -161,7 +162,7 @@ def _agreement(experiment, model, omega_T, trials, seed, integrators, engine_ver
         ev_a.append(ra.evaluations.mean())
         ev_b.append(rb.evaluations.mean())
     return Agreement(experiment, model, omega_T, trials, np.array(identical),
-                     (np.array(ev_a), np.array(ev_b)), (a.name, b.name))
+                     (np.array(ev_a), np.array(ev_b)), (a.label, b.label))
 
 
 # -- statistics of the chapters: Monte Carlo against exact references ---------------------------------
@@ -471,7 +472,7 @@ def boundary_agreement(model: Model, gate: str = "levels", *, integrators=("adap
             finite = np.isfinite(x) & np.isfinite(y)
             if finite.any():
                 shift = max(shift, float(np.max(np.abs(x[finite] - y[finite]))))
-    return BoundaryAgreement(model, gate, tuple(str(i) for i in integrators), int(a.n_states),
+    return BoundaryAgreement(model, gate, (a.integrator, b.integrator), int(a.n_states),
                              int(np.count_nonzero(same)), shift, float(energy_tol))
 
 

@@ -291,7 +291,7 @@ def engine_constants() -> dict:
     """Every constant lib/js/engine.js uses, from the Python objects that hold it (JSON-ready, exact).
 
     ``model`` (the defaults of :class:`lib.Model`, :data:`lib.model.FOUR_PI2`, ``EIGHT_PI2``),
-    ``kernels`` (outcome and frame codes, the step-size controller's constants), ``fastmath``
+    ``kernels`` (outcome, frame and undecided-reason codes, the step-size controller's constants), ``fastmath``
     (the reductions and polynomial coefficients), ``integrators`` (each of
     :data:`lib.integrate.INTEGRATORS`: its tableau and settings), ``transmitting``,
     ``experiments`` (gate, density and frozen of each of :data:`BROWSER_EXPERIMENTS`),
@@ -313,7 +313,8 @@ def engine_constants() -> dict:
 
     kernel_names = ("TWO_PI", "FOUR_PI2", "REFLECTED", "TRANSMITTED", "UNDECIDED", "RECORD_FULL", "REACHED_END",
                     "RUNNING", "LAB", "ROTATING", "FROZEN", "SAFETY", "MIN_FACTOR", "MAX_FACTOR", "END_SLACK",
-                    "SPEED_FLOOR")
+                    "SPEED_FLOOR", "DECIDED", "STEP_BUDGET", "REJECTION_BUDGET", "MINIMUM_STEP", "NOT_FINITE",
+                    "REASONS")
     f = fastmath
     return {
         "model": {"defaults": {fd.name: float(fd.default) for fd in dataclasses.fields(model.Model)},

@@ -34,6 +34,10 @@ def test_probability_json():
     assert d["experiment"] == "deflected" and d["impact"] == 2 and d["mass"] == 5 and d["trials"] == 600
     assert len(d["probability"]) == len(d["stderr"]) == len(d["temperature"]) == 2
     assert 0 < d["probability"][0] < d["probability"][1] < 1
+    # what produced it: the whole integrator, and the steps it took
+    assert d["integrator"] == "adaptive" and d["integrator_settings"]["tableau"] == "Dormand-Prince 5(4)"
+    assert d["integrator_settings"]["rtol"] == 1e-8 and d["integrator_settings"]["h_min"] > 0
+    assert d["steps"] > 0 and d["undecided_reasons"]["step_budget"] == [0, 0]
 
 
 def test_probability_matches_python_api():
@@ -58,6 +62,7 @@ def test_phase_space_json_and_files(tmp_path):
     d = json.loads(r.stdout)
     grid = np.array(d["transmitted"])
     assert grid.shape == (40, 40) and d["transmitted_fraction"] == pytest.approx(grid.mean())
+    assert d["undecided"] == 0 and d["integrator_settings"]["label"] == d["integrator"] == "adaptive"
     assert (tmp_path / "map.png").stat().st_size > 5000
     r = cli("phase-space", "-s", 0, "-g", 20, "--convention", "published-script", "--out", tmp_path / "m.npz")
     assert r.returncode == 0 and np.load(tmp_path / "m.npz")["transmitted"].shape == (20, 20)

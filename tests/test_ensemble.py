@@ -150,7 +150,7 @@ def test_cache_returns_stored_result_keyed_by_parameters(monkeypatch, tmp_path):
     first = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5)
     assert len(_cache_entries()) == 1
     calls = []
-    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4)) for _ in a[4]])  # noqa: E731
+    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4), 0, 0, np.zeros(4, int)) for _ in a[4]])  # noqa: E731
     monkeypatch.setattr(ensemble, "run_chunks", zeros)
     again = transmission_probability("deflected", model, [2.0, 9.0], trials=800, seed=5, n_jobs=1)
     assert not calls and np.array_equal(first.transmitted, again.transmitted)
@@ -220,7 +220,7 @@ def test_results_of_another_engine_version_are_not_served(monkeypatch, tmp_path)
     old = transmission_probability(*args, trials=300, seed=2)
     assert old.transmitted.sum() > 0
     calls = []
-    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4)) for _ in a[4]])  # noqa: E731
+    zeros = lambda *a, **k: calls.append(a) or ensemble.tally_columns([(0, 0, 0, np.zeros(4), 0, 0, np.zeros(4, int)) for _ in a[4]])  # noqa: E731
     monkeypatch.setattr(ensemble, "run_chunks", zeros)
     monkeypatch.setattr(cache, "ENGINE_VERSION", cache.engine_version())
     new = transmission_probability(*args, trials=300, seed=2)
@@ -229,3 +229,60 @@ def test_results_of_another_engine_version_are_not_served(monkeypatch, tmp_path)
     monkeypatch.setattr(cache, "ENGINE_VERSION", "0123456789abcdef")
     again = transmission_probability(*args, trials=300, seed=2)
     assert not calls and np.array_equal(again.transmitted, old.transmitted)
+
+
+def test_a_result_keeps_its_integrator_and_step_counts(tmp_path):
+    """The whole integrator (label and settings) and the step counts travel with the result, through a dataset."""
+    import json
+
+    import lib
+    from lib.integrate import ADAPTIVE
+    from lib.sweeps import transmissions
+
+    model = Model(M=1.0, s=2.0)
+    smooth = ADAPTIVE.with_options(h_max=0.005)
+    r = transmission_probability("thermal", model, [2.0, 5.0], trials=300, seed=3, integrator=smooth,
+                                 use_cache=False, n_jobs=1)
+    assert r.integrator == "adaptive(h_max=0.005)" and r.integrator_settings == smooth.describe()
+    plain = transmission_probability("thermal", model, [2.0, 5.0], trials=300, seed=3, use_cache=False, n_jobs=1)
+    assert plain.integrator == "adaptive" and plain.integrator_settings["h_max"] == 0.25
+    for res in (r, plain):  # FSAL: one evaluation to start, six per attempted step
+        assert res.evaluations == 600 + 6 * (res.steps + res.rejected)
+        assert res.undecided_reasons.shape == (2, 4) and not res.undecided_reasons.any()
+    assert r.steps > 2 * plain.steps and plain.rejected > r.rejected == 0  # steps of at most 0.005 periods
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["integrator"] == r.integrator and d["integrator_settings"]["h_max"] == 0.005
+    assert d["steps"] == r.steps and d["undecided_reasons"]["minimum_step"] == [0, 0]
+    ds = lib.sweep("thermal", 2.0, 1.0, omega_T=[2.0, 5.0], trials=300, seed=3, integrator=smooth,
+                   use_cache=False, n_jobs=1)
+    assert ds.attrs["integrator"] == r.integrator and json.loads(ds.attrs["integrator_settings"]) == r.integrator_settings
+    assert transmissions(ds)[("thermal", 2.0, 1.0)] == r
+    path = tmp_path / "sweep.nc"
+    lib.write_dataset(ds, path)
+    assert transmissions(path)[("thermal", 2.0, 1.0)] == r
+    # a dataset written before the settings and step counts were recorded still reads, with None for them
+    old = ds.drop_vars(["steps", "rejected", "undecided_reasons", "reason"])
+    del old.attrs["integrator_settings"]
+    back = transmissions(old)[("thermal", 2.0, 1.0)]
+    assert back.integrator == r.integrator and back.integrator_settings is None and back.steps is None
+    assert np.array_equal(back.transmitted, r.transmitted) and back.evaluations == r.evaluations
+    edited = ds.copy()
+    edited.attrs["integrator_settings"] = json.dumps(ADAPTIVE.describe())
+    with pytest.raises(ValueError, match="integrator_settings"):
+        transmissions(edited)
+    edited = ds.copy(deep=True)
+    edited["undecided_reasons"][0, 0, 0, 0, 0, 0, 1] = 1
+    with pytest.raises(ValueError, match="undecided_reasons"):
+        transmissions(edited)
+
+
+def test_undecided_trials_are_tallied_by_reason():
+    from lib.integrate import ADAPTIVE
+
+    model = Model(M=1.0, s=2.0)
+    with pytest.warns(RuntimeWarning, match="left out"):
+        r = transmission_probability("thermal", model, [2.0, 5.0], trials=200, seed=1, use_cache=False, n_jobs=1,
+                                     integrator=ADAPTIVE.with_options(max_steps=20))
+    assert r.undecided.sum() > 0
+    assert np.array_equal(r.undecided_reasons[:, 0], r.undecided) and not r.undecided_reasons[:, 1:].any()
+    assert r.integrator == "adaptive(max_steps=20)"

@@ -204,3 +204,28 @@ def test_model_equations_match_the_compiled_kernel(frozen, rng):
     fx, fy = model.forces(x, y)
     assert np.allclose(fx, -(model.landscape(x + d, y) - model.landscape(x - d, y)) / (2 * d), atol=1e-7)
     assert np.allclose(fy, -(model.landscape(x, y + d) - model.landscape(x, y - d)) / (2 * d), atol=1e-7)
+
+
+def test_an_integrator_is_labelled_and_described_by_all_its_settings():
+    """A run with other settings is not recorded under the registered name alone."""
+    import json
+
+    assert ADAPTIVE.label == "adaptive" and PAPER.label == "paper"
+    smooth = ADAPTIVE.with_options(h_max=0.005)
+    assert smooth.label == "adaptive(h_max=0.005)"
+    assert ADAPTIVE.with_options(h_max=0.25).label == "adaptive"  # the registered settings: the name
+    assert ADAPTIVE.with_options(rtol=1e-9, max_steps=10).label == "adaptive(rtol=1e-09, max_steps=10)"
+    assert Integrator("paper", DORMAND_PRINCE_54, h=5e-4).label == "paper(tableau='Dormand-Prince 5(4)')"
+    assert ADAPTIVE.with_options(name="mine").label == "mine"  # not registered: its settings are in describe()
+    d = smooth.describe()
+    assert d["label"] == smooth.label and d["name"] == "adaptive"
+    assert (d["tableau"], d["order"], d["error_order"], d["stages"]) == ("Dormand-Prince 5(4)", 5, 4, 7)
+    assert (d["h"], d["rtol"], d["atol"], d["h_max"], d["h_min"], d["max_steps"]) == (
+        1e-2, 1e-8, 1e-8, 0.005, ADAPTIVE.h_min, 10**8)
+    assert d["rotating"] is True and d["free_flight_tol"] == 1e-12
+    assert json.loads(json.dumps(d)) == d != ADAPTIVE.describe()
+    assert PAPER.describe()["rtol"] is None and PAPER.describe()["tableau_sha256"] != d["tableau_sha256"]
+    # a tableau with the same name and other coefficients is told apart
+    other = Tableau(DORMAND_PRINCE_54.name, DORMAND_PRINCE_54.A, DORMAND_PRINCE_54.b, DORMAND_PRINCE_54.c, 5,
+                    DORMAND_PRINCE_54.e * 0.5, 4)
+    assert ADAPTIVE.with_options(tableau=other).label == "adaptive(tableau='Dormand-Prince 5(4)')"

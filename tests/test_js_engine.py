@@ -193,6 +193,9 @@ def _compare_runs(node, blocks, integrator):
         got = node(RUN, {**m_arg(model), "states": states.ravel(), "frozen": frozen, "integrator": integrator})
         np.testing.assert_array_equal(got["outcome"], ref.outcome)
         np.testing.assert_array_equal(got["evaluations"], ref.evaluations)  # the step counts
+        np.testing.assert_array_equal(got["accepted"], ref.steps)
+        np.testing.assert_array_equal(got["rejected"], ref.rejected)
+        np.testing.assert_array_equal(got["reason"], ref.reason)
         np.testing.assert_array_equal(np.reshape(got["finalState"], (-1, 4)), ref.final_state)
         np.testing.assert_array_equal(got["finalTime"], ref.final_time)
         transmitted += int(np.count_nonzero(ref.outcome == 1))
@@ -204,6 +207,28 @@ def test_ten_thousand_shared_initial_conditions_bitwise(node):
     transmitted, total = _compare_runs(node, shared_states(), "adaptive")
     assert total == 10_000
     assert 0.05 < transmitted / total < 0.95  # both outcomes are well represented
+
+
+def test_undecided_reasons_and_the_minimum_step_as_lib(node):
+    """The minimum step comes from lib (Integrator.h_min, through the constants); each reason as lib reports it."""
+    model = lib.Model(M=1.0, s=2.0)
+    states = lib.sample("thermal", model, 3.0, 40, np.random.default_rng(1))
+    assert W.engine_constants()["integrators"]["adaptive"]["h_min"] == ADAPTIVE.h_min
+    code = (f"const r = E.run({MODEL}, arg.states, {{ options: arg.options }}); "
+            f"const t = E.trajectory({MODEL}, arg.states.slice(0, 4), {{ options: arg.options }}); "
+            "return [r, [t.outcome, t.accepted, t.rejected, t.reason]];")
+    for options, reason in [({"h": 0.25, "h_min": 0.2497}, kernels.MINIMUM_STEP),
+                            ({"h": 0.25, "max_rejected": 0}, kernels.REJECTION_BUDGET),
+                            ({"max_steps": 3}, kernels.STEP_BUDGET)]:
+        integ = ADAPTIVE.with_options(**options)
+        ref = run(model, states, integ)
+        got, traj = node(code, {**m_arg(model), "states": states.ravel(), "options": options})
+        assert np.any(ref.reason == reason)
+        for field, mine in (("outcome", "outcome"), ("evaluations", "evaluations"), ("steps", "accepted"),
+                            ("rejected", "rejected"), ("reason", "reason")):
+            np.testing.assert_array_equal(got[mine], getattr(ref, field), err_msg=f"{options} {field}")
+        path = lib.trajectory(model, states[0], integ)
+        assert traj == [path.outcome, path.steps, path.rejected, path.reason]
 
 
 def test_paper_integrator_bitwise(node):
@@ -369,6 +394,24 @@ def test_a_controller_constant_changed_in_python_changes_the_engine(tmp_path, mo
         np.testing.assert_array_equal(node(code, arg), ref)  # lib's constant: lib's step counts
     finally:
         node.close()
+
+
+def test_the_minimum_step_changed_in_python_changes_the_engine(tmp_path):
+    """Integrator.h_min reaches the engine through the generated constants, with no JavaScript edit."""
+    require("node")
+    model = lib.Model(M=1.0, s=2.0)
+    states = lib.sample("thermal", model, 3.0, 40, np.random.default_rng(1))
+    changed = W.engine_constants()
+    changed["integrators"]["adaptive"].update(h=0.25, h_min=0.2497)
+    ref = run(model, states, ADAPTIVE.with_options(h=0.25, h_min=0.2497))
+    assert np.all(ref.reason == kernels.MINIMUM_STEP)
+    node = Node(engine_folder(tmp_path / "changed", changed))
+    try:
+        got = node(f"return E.run({MODEL}, arg.states);", {**m_arg(model), "states": states.ravel()})
+    finally:
+        node.close()
+    np.testing.assert_array_equal(got["reason"], ref.reason)
+    np.testing.assert_array_equal(got["evaluations"], ref.evaluations)
 
 
 def test_the_bundles_engine_is_this_engine(tmp_path):

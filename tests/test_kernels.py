@@ -74,6 +74,18 @@ def test_lanes_are_bitwise_identical_to_the_scalar_driver(integrator, experiment
     assert np.array_equal(a.final_state, b.final_state)
     assert np.array_equal(a.final_time, b.final_time)
     assert np.array_equal(a.evaluations, b.evaluations)
+    for field in ("steps", "rejected", "reason"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert not np.any(a.reason)  # every trajectory decided
+    # every attempt is an evaluation (FSAL: all stages but the first after the first step)
+    new = integrator.tableau.evaluations_per_step
+    first = integrator.tableau.stages - new
+    started = a.evaluations > 0
+    assert np.array_equal(a.evaluations[started], first + new * (a.steps + a.rejected)[started])
+    if integrator is PAPER:
+        assert not np.any(a.rejected)
+    else:
+        assert a.rejected.sum() > 0
 
 
 def test_result_of_a_trajectory_does_not_depend_on_its_neighbours():
@@ -95,8 +107,9 @@ def test_lane_count_exceeds_the_vector_width():
 def _both_drivers(model, states, integrator):
     a = run(model, states, integrator, keep_final=True, lanes=True)
     b = run(model, states, integrator, keep_final=True, lanes=False)
-    for field in ("outcome", "evaluations", "final_state", "final_time"):
+    for field in ("outcome", "evaluations", "final_state", "final_time", "steps", "rejected", "reason"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert np.array_equal(a.outcome == kernels.UNDECIDED, a.reason != kernels.DECIDED)
     return a
 
 
@@ -113,6 +126,8 @@ def test_a_trajectory_whose_state_overflows_stops_undecided():
     assert np.all(np.isfinite(adaptive.final_state)) and np.all(np.isfinite(paper.final_state))
     assert adaptive.outcome[2] != kernels.UNDECIDED and paper.outcome[2] == adaptive.outcome[2]
     assert lib.trajectory(model, states[0]).outcome == kernels.UNDECIDED
+    assert adaptive.reason[0] == paper.reason[1] == kernels.NOT_FINITE
+    assert lib.trajectory(model, states[0]).reason == kernels.NOT_FINITE
 
 
 def test_rejected_steps_are_bounded():
@@ -128,6 +143,9 @@ def test_rejected_steps_are_bounded():
     assert not np.any(enough.outcome == kernels.UNDECIDED)
     assert lib.trajectory(model, states[0], coarse.with_options(max_rejected=0)).outcome == kernels.UNDECIDED
     assert lib.trajectory(model, states[0], coarse).outcome == enough.outcome[0]
+    assert np.all(none_allowed.reason == kernels.REJECTION_BUDGET) and np.all(none_allowed.rejected == 1)
+    assert none_allowed.undecided_reasons() == {"step_budget": 0, "rejection_budget": 70, "minimum_step": 0,
+                                                "not_finite": 0}
     with pytest.raises(ValueError, match="max_rejected"):
         coarse.with_options(max_rejected=-1)
 
@@ -139,3 +157,32 @@ def test_one_stop_rule():
         assert ended == (x * vx >= 0.0)
         assert kernels.classify(x, vx) == (kernels.RUNNING if not ended else
                                            kernels.TRANSMITTED if x > 0 else kernels.REFLECTED)
+
+
+def test_a_step_shorter_than_the_minimum_ends_the_trajectory_undecided():
+    """h_min: a rejected step whose successor would be shorter stops the trajectory; the default changes nothing."""
+    model = Model(M=1.0, s=2.0)
+    states = lib.sample("thermal", model, 3.0, 70, np.random.default_rng(1))
+    coarse = ADAPTIVE.with_options(h=0.25, name="coarse")  # early attempts are rejected, shrinking at most 5x
+    default = _both_drivers(model, states, coarse)
+    unbounded = _both_drivers(model, states, coarse.with_options(h_min=0.0))
+    assert default == unbounded and not np.any(default.reason)
+    floor = 0.999 * coarse.with_options(h_min=0.0).kernel_control(model).h0  # above every successor of 0.25
+    stopped = _both_drivers(model, states, coarse.with_options(h_min=floor))
+    assert np.all(stopped.reason == kernels.MINIMUM_STEP) and np.all(stopped.rejected == 1)  # the first rejection
+    assert lib.trajectory(model, states[0], coarse.with_options(h_min=floor)).reason == kernels.MINIMUM_STEP
+    budget = _both_drivers(model, states, ADAPTIVE.with_options(max_steps=3))
+    assert np.all(budget.reason[budget.outcome == kernels.UNDECIDED] == kernels.STEP_BUDGET)
+    assert np.all(budget.steps == np.where(budget.outcome == kernels.UNDECIDED, 3, budget.steps))
+    for bad in (-1e-3, float("nan"), 0.25, 1.0):
+        with pytest.raises(ValueError, match="h_min"):
+            ADAPTIVE.with_options(h_min=bad)
+
+
+def test_the_default_minimum_step_changes_nothing_in_the_hardest_corner():
+    """Light particle, steep narrow Gaussian, hottest gate: shortest steps and many rejections, no h_min stop."""
+    model = Model(M=1e-4, s=0.0, U0=1e4, lam=0.01)
+    states = lib.sample("frozen", model, 1e6, 1000, np.random.default_rng(7))
+    a = run(model, states, frozen=True, keep_final=True)
+    b = run(model, states, ADAPTIVE.with_options(h_min=0.0), frozen=True, keep_final=True)
+    assert a == b and a.rejected.sum() > 100 and not np.any(a.reason)

@@ -23,6 +23,10 @@ def test_frozen_quadrature_is_the_boltzmann_factor_of_the_frozen_barrier():
         assert np.all(np.abs(q.probability - exact) <= q.error)
         assert np.all(q.error <= 1e-4 * exact)
         assert q.activation_energy == pytest.approx(frozen_barrier(model), abs=1e-4)
+        assert q.integrator == "adaptive" and q.integrator_settings == lib.ADAPTIVE.describe()
+    smooth = lib.ADAPTIVE.with_options(h_max=0.005)
+    q = lib.transmission_probability("frozen", Model(s=2.0), T[:2], method="quadrature", integrator=smooth)
+    assert q.integrator == "adaptive(h_max=0.005)" and q.integrator_settings["h_max"] == 0.005
 
 
 @pytest.mark.parametrize("M", [0.2, 1.0, 5.0])
@@ -198,6 +202,7 @@ def test_cli_quadrature_json_has_error_and_activation_energy():
     assert data["temperature"] == [1.0, 3.0]
     assert len(data["error"]) == 2 and len(data["activation_energy"]) == 2
     assert data["activation_energy"][0] == pytest.approx(threshold_energy(Model(s=2.0)).energy, abs=1e-4)
+    assert data["integrator_settings"]["label"] == data["integrator"] == "adaptive"
 
 
 @pytest.mark.slow

@@ -29,7 +29,18 @@ export const CONSTANTS = {
   "MIN_FACTOR": 0.2,
   "MAX_FACTOR": 10.0,
   "END_SLACK": 1e-09,
-  "SPEED_FLOOR": 1e-300
+  "SPEED_FLOOR": 1e-300,
+  "DECIDED": 0,
+  "STEP_BUDGET": 1,
+  "REJECTION_BUDGET": 2,
+  "MINIMUM_STEP": 3,
+  "NOT_FINITE": 4,
+  "REASONS": [
+   "step_budget",
+   "rejection_budget",
+   "minimum_step",
+   "not_finite"
+  ]
  },
  "fastmath": {
   "LOG2E": 1.4426950408889634,
@@ -96,6 +107,7 @@ export const CONSTANTS = {
    "rotating": true,
    "max_dx": 1.0,
    "h_max": 0.25,
+   "h_min": 1e-15,
    "max_steps": 100000000,
    "max_rejected": 1000000,
    "adaptive": true,
@@ -207,6 +219,7 @@ export const CONSTANTS = {
    "rotating": false,
    "max_dx": 1.0,
    "h_max": 0.25,
+   "h_min": 1e-15,
    "max_steps": 1000000000,
    "max_rejected": 1000000,
    "adaptive": false,

@@ -42,6 +42,8 @@ const LIB = CONSTANTS;
 export const { FOUR_PI2, EIGHT_PI2 } = LIB.model;
 const { TWO_PI } = LIB.kernels;
 export const { REFLECTED, TRANSMITTED, UNDECIDED } = LIB.kernels;
+/** Why a trajectory stopped undecided (lib.kernels.DECIDED, STEP_BUDGET, ...; REASONS[code - 1] names it). */
+export const { DECIDED, STEP_BUDGET, REJECTION_BUDGET, MINIMUM_STEP, NOT_FINITE, REASONS } = LIB.kernels;
 const { RECORD_FULL, REACHED_END, RUNNING } = LIB.kernels;
 export const { LAB, ROTATING, FROZEN } = LIB.kernels;
 const { SAFETY, MIN_FACTOR, MAX_FACTOR, END_SLACK, SPEED_FLOOR } = LIB.kernels;
@@ -259,7 +261,7 @@ export function method(name = "adaptive") {
 export function control(m, options = {}, name = "adaptive") {
   const o = { ...LIB.integrators[name], ...options };
   return { h0: o.h, rtol: o.adaptive ? o.rtol : 0.0, atol: o.adaptive ? o.atol : 0.0, maxDx: o.max_dx * m.lam,
-    hMax: o.h_max, maxSteps: o.max_steps, maxRejected: o.max_rejected,
+    hMax: o.h_max, hMin: o.h_min, maxSteps: o.max_steps, maxRejected: o.max_rejected,
     freeDistance: o.free_flight_tol === null ? 0.0 : freeFlightDistance(m, o.free_flight_tol) };
 }
 
@@ -352,7 +354,7 @@ const ERR = new Float64Array(4);
  * ``meth`` (see method()). ``tEnd > 0`` stops there; ``stop`` stops at the outcome; ``rec``, when
  * given, is an array that receives [t, x, vx, y, vy] after every accepted step (at most
  * ``maxRecord``). ``counts`` accumulates [accepted, evaluations, recorded, rejected].
- * Returns [status, t, h].
+ * Returns [status, t, h, reason] (reason: why an undecided trajectory stopped, else DECIDED).
  */
 export function integrate(u, t, h, p, meth, ctl, tEnd, stop, rec = null, counts = [0, 0, 0, 0], maxRecord = Infinity) {
   const { A, b, c, e, errExponent, fsal, stages: n } = meth;
@@ -361,13 +363,14 @@ export function integrate(u, t, h, p, meth, ctl, tEnd, stop, rec = null, counts 
   let status;
   if (stop) {
     status = classify(u[0], u[1]);
-    if (status !== RUNNING) return [status, t, h];
+    if (status !== RUNNING) return [status, t, h, DECIDED];
   }
   const tStart = t;
   let tl = 0.0;
   toRotating(u, tl, frame);
   let haveFirst = false, rejectedLast = false;
   status = UNDECIDED;
+  let reason = STEP_BUDGET;  // unless the loop ends otherwise
   let steps = 0, rejected = 0;
   while (steps < ctl.maxSteps) {
     if (tEnd > 0.0 && tEnd - (tStart + tl) <= END_SLACK * h) { status = REACHED_END; break; }
@@ -408,10 +411,11 @@ export function integrate(u, t, h, p, meth, ctl, tEnd, stop, rec = null, counts 
     // lib.kernels.step_failed
     const finite = Number.isFinite(UNEW[0]) && Number.isFinite(UNEW[1]) && Number.isFinite(UNEW[2])
       && Number.isFinite(UNEW[3]);
-    if (en !== en || (accepted && !finite)) break;
+    if (en !== en || (accepted && !finite)) { reason = NOT_FINITE; break; }
     if (!accepted) {
       h = hNext; haveFirst = true; rejectedLast = true; counts[3] += 1; rejected += 1;
-      if (rejected > ctl.maxRejected) break;
+      if (rejected > ctl.maxRejected) { reason = REJECTION_BUDGET; break; }
+      if (hNext < ctl.hMin) { reason = MINIMUM_STEP; break; }
       continue;
     }
     if (adaptive) {
@@ -440,8 +444,9 @@ export function integrate(u, t, h, p, meth, ctl, tEnd, stop, rec = null, counts 
       status = UNDECIDED;
     }
   }
+  if (status !== UNDECIDED) reason = DECIDED;
   toLab(u, tl, frame);
-  return [status, tStart + tl, h];
+  return [status, tStart + tl, h, reason];
 }
 
 const U1 = new Float64Array(4);
@@ -449,41 +454,45 @@ const COUNTS = [0, 0, 0, 0];
 
 /**
  * One trajectory to its outcome as lib.kernels.run_batch does it (free flight first) from the state
- * (x, vx, y, vy): returns the outcome; ``out``, when given, receives [evaluations, t, accepted, rejected].
+ * (x, vx, y, vy): returns the outcome; ``out``, when given, receives [evaluations, t, accepted, rejected,
+ * reason].
  */
 export function runOne(x, vx, y, vy, run, out = null) {
   U1[0] = x; U1[1] = vx; U1[2] = y; U1[3] = vy;
   let t0 = 0.0;
   if (run.ctl.freeDistance > 0.0) t0 = freeFlight(U1, run.ctl.freeDistance, run.p.frame);
   COUNTS[0] = 0; COUNTS[1] = 0; COUNTS[2] = 0; COUNTS[3] = 0;
-  const [status, t] = integrate(U1, t0, run.ctl.h0, run.p, run.meth, run.ctl, -1.0, true, null, COUNTS);
-  if (out) { out[0] = COUNTS[1]; out[1] = t; out[2] = COUNTS[0]; out[3] = COUNTS[3]; }
+  const [status, t, , reason] = integrate(U1, t0, run.ctl.h0, run.p, run.meth, run.ctl, -1.0, true, null, COUNTS);
+  if (out) { out[0] = COUNTS[1]; out[1] = t; out[2] = COUNTS[0]; out[3] = COUNTS[3]; out[4] = reason; }
   return status;
 }
 
 /**
  * Outcomes of initial states given flat [x, vx, y, vy, x, ...] (lib.integrate.run): { outcome
- * (Int8Array), evaluations, accepted, rejected (Float64Array), finalState (flat), finalTime }.
+ * (Int8Array), evaluations, accepted, rejected (Float64Array), reason (Int8Array), finalState (flat),
+ * finalTime }.
  */
 export function run(m, states, { frozen = false, integrator = "adaptive", options = {} } = {}) {
   const r = setup(m, { frozen, integrator, options });
   const n = states.length / 4;
   const outcome = new Int8Array(n), evaluations = new Float64Array(n), accepted = new Float64Array(n);
   const rejected = new Float64Array(n), finalState = new Float64Array(4 * n), finalTime = new Float64Array(n);
-  const info = [0, 0, 0, 0];
+  const reason = new Int8Array(n);
+  const info = [0, 0, 0, 0, 0];
   for (let i = 0; i < n; i++) {
     outcome[i] = runOne(states[4 * i], states[4 * i + 1], states[4 * i + 2], states[4 * i + 3], r, info);
     evaluations[i] = info[0]; finalTime[i] = info[1]; accepted[i] = info[2]; rejected[i] = info[3];
+    reason[i] = info[4];
     finalState.set(U1, 4 * i);
   }
-  return { outcome, evaluations, accepted, rejected, finalState, finalTime };
+  return { outcome, evaluations, accepted, rejected, reason, finalState, finalTime };
 }
 
 /**
  * One recorded trajectory (lib.integrate.trajectory): the whole path, no free flight. With
  * ``tEnd`` it runs to that time and the outcome is read off the last state. ``options`` override
  * the integrator's controls (e.g. { h_max: 0.005 } for smooth curves). Returns
- * { t, x, vx, y, vy (arrays), outcome }.
+ * { t, x, vx, y, vy (arrays), outcome, accepted, rejected, reason }.
  */
 export function trajectory(m, state, { frozen = false, tEnd = null, integrator = "adaptive", options = {},
   maxPoints = 5e6 } = {}) {
@@ -492,14 +501,16 @@ export function trajectory(m, state, { frozen = false, tEnd = null, integrator =
   const u = Float64Array.from(state);
   const rec = [[0.0, u[0], u[1], u[2], u[3]]];
   const counts = [0, 0, 0, 0];
-  let [status] = integrate(u, 0.0, ctl.h0, r.p, r.meth, ctl, tEnd === null ? -1.0 : tEnd, tEnd === null, rec,
+  let [status, , , reason] = integrate(u, 0.0, ctl.h0, r.p, r.meth, ctl, tEnd === null ? -1.0 : tEnd, tEnd === null, rec,
     counts, maxPoints);
   if (status === REACHED_END || status === RECORD_FULL) {
     status = classify(u[0], u[1]);
     if (status === RUNNING) status = UNDECIDED;
   }
+  if (status !== UNDECIDED) reason = DECIDED;
   const col = (k) => Float64Array.from(rec, (row) => row[k]);
-  return { t: col(0), x: col(1), vx: col(2), y: col(3), vy: col(4), outcome: status };
+  return { t: col(0), x: col(1), vx: col(2), y: col(3), vy: col(4), outcome: status, accepted: counts[0],
+    rejected: counts[3], reason };
 }
 
 // -- lib.experiments, lib.phase_space --------------------------------------------------------

@@ -162,18 +162,3 @@ def vibrationally_adiabatic_barrier(model: Model) -> float:
     """
     return relaxed_barrier(model).energy + 0.5 * (saddle_frequency(model) - 1.0)
 
-
-def __getattr__(name):
-    """The thresholds measured from the dynamics moved up to the modules they are read from
-    (:func:`lib.transmitting.threshold_energy`, :func:`lib.quadrature.quasi_classical_threshold`); they are
-    still importable from here, where the chapters import them: the one upward import of the package,
-    allowed with this reason in ``tests/test_layers.py``."""
-    if name in ("Threshold", "threshold_energy"):
-        from . import transmitting
-
-        return getattr(transmitting, name)
-    if name == "quasi_classical_threshold":
-        from . import quadrature
-
-        return quadrature.quasi_classical_threshold
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -390,8 +390,10 @@ def montecarlo_transmission(experiment: str, model: Model, omega_T, *, trials: i
     result = func(experiment, model, omega_T, trials, seed, integ, cache.ENGINE_VERSION,
                   n_jobs=n_jobs, progress=progress)
     if result.undecided.any():
-        warnings.warn(f"{int(result.undecided.sum())} trajectories exhausted a step budget or broke down and "
-                      "were left out of the statistics", RuntimeWarning, stacklevel=3)
+        counts = result.undecided_reasons.sum(axis=0)
+        why = ", ".join(f"{name.replace('_', ' ')} {int(n)}" for name, n in zip(REASONS, counts) if n)
+        warnings.warn(f"{int(result.undecided.sum())} trajectories were undecided ({why}) and were left out of "
+                      "the statistics (see undecided_reasons)", RuntimeWarning, stacklevel=3)
     return result
 
 

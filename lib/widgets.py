@@ -80,6 +80,9 @@ from pathlib import Path
 import anywidget
 import traitlets
 
+from . import barriers, fastmath, kernels, model, phase_space, plotting, transmitting
+from .experiments import EXPERIMENT_REGISTRY
+from .integrate import INTEGRATORS
 from .model import Model, check_finite
 from .transmission import transmission_probability
 
@@ -141,7 +144,6 @@ BROWSER_DENSITIES = ("particle", "independent", "split")
 
 
 def _browser_experiments() -> tuple[str, ...]:
-    from .experiments import EXPERIMENT_REGISTRY
 
     return tuple(name for name, e in EXPERIMENT_REGISTRY.items()
                  if e.gate in BROWSER_GATES and e.density in BROWSER_DENSITIES)
@@ -197,7 +199,6 @@ class Choice:
 
 
 def _experiment_choice() -> Choice:
-    from .experiments import EXPERIMENT_REGISTRY
 
     def text(name):
         e = EXPERIMENT_REGISTRY[name]
@@ -297,9 +298,6 @@ def engine_constants() -> dict:
     ``experiments`` (gate, density and frozen of each of :data:`BROWSER_EXPERIMENTS`),
     ``phase_space`` (grid ranges, conventions) and ``barriers`` (the relaxed barrier's grid).
     """
-    from . import barriers, fastmath, kernels, model, phase_space, transmitting
-    from .experiments import EXPERIMENT_REGISTRY
-    from .integrate import INTEGRATORS
 
     def floats(values):
         return [float(v) for v in values]
@@ -348,8 +346,6 @@ def _control_json(c: Slider | Choice) -> dict:
 
 def explorer_config() -> dict:
     """The front end's table: controls, notes, keyboard steps, palette and line styles, resolutions."""
-    from . import plotting
-
     return {
         "kinds": {kind: {"controls": [_control_json(c) for c in CONTROLS[kind]], "note": NOTES[kind]}
                   for kind in KINDS},

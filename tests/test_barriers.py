@@ -50,14 +50,14 @@ def test_frozen_barrier_values_and_limits():
 
 @pytest.mark.parametrize("s", [0.0, 2.0])
 def test_frozen_threshold_is_the_frozen_barrier(s):
-    from lib.barriers import threshold_energy
+    from lib.transmitting import threshold_energy
 
     th = threshold_energy(Model(M=1.0, s=s), frozen=True)
     assert th.monotonic and th.energy == pytest.approx(frozen_barrier(Model(s=s)), rel=1e-8)
 
 
 def test_deflected_threshold_lies_between_relaxed_and_frozen_and_depends_on_mass():
-    from lib.barriers import threshold_energy
+    from lib.transmitting import threshold_energy
 
     energies = []
     for M in (0.2, 1.0, 5.0):

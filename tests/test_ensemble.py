@@ -286,3 +286,17 @@ def test_undecided_trials_are_tallied_by_reason():
     assert r.undecided.sum() > 0
     assert np.array_equal(r.undecided_reasons[:, 0], r.undecided) and not r.undecided_reasons[:, 1:].any()
     assert r.integrator == "adaptive(max_steps=20)"
+
+
+def test_undecided_trajectories_are_reported_with_their_reason():
+    """A step budget too small to finish any trajectory: every trial undecided, the warning names the
+    reason and the record counts it per temperature."""
+    from lib.integrate import ADAPTIVE
+
+    tight = ADAPTIVE.with_options(max_steps=5)
+    with pytest.warns(RuntimeWarning, match=r"200 trajectories were undecided \(step budget 200\)"):
+        r = transmission_probability("thermal", Model(M=1.0, s=2.0), [1.0, 2.0], trials=100, seed=3,
+                                     integrator=tight, use_cache=False, n_jobs=1)
+    assert r.undecided.tolist() == [100, 100]
+    assert r.undecided_reasons[:, 0].tolist() == [100, 100] and not r.undecided_reasons[:, 1:].any()
+    assert r.integrator == "adaptive(max_steps=5)"

@@ -50,13 +50,7 @@ RANKS = {
 }
 """Rank of every module of lib (file stem); a module may import only modules of lower rank."""
 
-ALLOWED = {
-    ("barriers", "transmitting"): "compatibility: lib.barriers.threshold_energy and Threshold, now in "
-                                  "lib.transmitting, are still importable from lib.barriers, where the chapters "
-                                  "import them (a module __getattr__, resolved on first use)",
-    ("barriers", "quadrature"): "compatibility: lib.barriers.quasi_classical_threshold, now in lib.quadrature, "
-                                "as above",
-}
+ALLOWED: dict = {}
 """Imports that point up or sideways, each with its reason: ``(importer, imported)``."""
 
 PACKAGE_NAMES = {
@@ -67,17 +61,6 @@ PACKAGE_NAMES = {
 
 FUNCTION_LEVEL = {
     ("cli", "plotting"): "start-up time: plotting loads matplotlib, needed only when phase-space writes a figure",
-    ("barriers", "transmitting"): "compatibility (see ALLOWED): resolved on first use, not at import",
-    ("barriers", "quadrature"): "compatibility (see ALLOWED): resolved on first use, not at import",
-    ("widgets", "experiments"): "left for issue 22 part 1: the explorers' tables and constants (branch kernels)",
-    ("widgets", "barriers"): "left for issue 22 part 1, as above",
-    ("widgets", "fastmath"): "left for issue 22 part 1, as above",
-    ("widgets", "model"): "left for issue 22 part 1, as above",
-    ("widgets", "kernels"): "left for issue 22 part 1, as above",
-    ("widgets", "integrate"): "left for issue 22 part 1, as above",
-    ("widgets", "phase_space"): "left for issue 22 part 1, as above",
-    ("widgets", "transmitting"): "left for issue 22 part 1, as above",
-    ("widgets", "plotting"): "left for issue 22 part 1, as above",
 }
 """Imports of lib inside functions, each with its reason; with the layers in order none breaks a cycle."""
 

@@ -27,8 +27,9 @@ import pytest
 import lib
 from lib import quantum as qm
 from lib import scattering as sc
-from lib.barriers import (barrier_frequency, crossover_temperature, frozen_barrier, quasi_classical_threshold,
-                          relaxed_barrier, saddle_frequency, vibrationally_adiabatic_barrier, wigner_correction)
+from lib.barriers import (barrier_frequency, crossover_temperature, frozen_barrier, relaxed_barrier,
+                          saddle_frequency, vibrationally_adiabatic_barrier, wigner_correction)
+from lib.quadrature import quasi_classical_threshold
 
 
 # ------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import lib
-from lib.barriers import frozen_barrier, threshold_energy
+from lib.barriers import frozen_barrier
+from lib.transmitting import threshold_energy
 from lib.experiments import initial_states, oscillator_state
 from lib.model import Model
 from lib.quadrature import level_cutoff, low_temperature_limit, quadrature

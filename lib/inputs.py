@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -70,6 +71,20 @@ QUADRATURE_TOLERANCE_RANGE = (1e-12, 1.0)
 class ToleranceWarning(RuntimeWarning):
     """A method's error estimate exceeds the requested tolerance: its limits stopped the refinement
     first (the result's ``tolerance_met`` is False). Raised by ``method='quadrature'`` and ``'quantum'``."""
+
+
+def warn_tolerance(method: str, tolerance: float, probability, error, omega_T, limits: str, *,
+                   p_floor: float = 0.0, stacklevel: int = 2) -> None:
+    """One :class:`ToleranceWarning` line: ``method``'s tolerance was not met, where (the temperature with
+    the largest estimated relative error of P among those with P >= ``p_floor``), by how much, and what
+    stopped the refinement (``limits``). ``stacklevel`` as for :func:`warnings.warn`, from the caller."""
+    probability, error = np.asarray(probability, dtype=float), np.asarray(error, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(probability >= p_floor, error / probability, 0.0)
+    k = int(np.nanargmax(np.where(np.isnan(rel), np.inf, rel)))
+    warnings.warn(f"{method} tolerance {tolerance:g} not met: estimated relative error of P {rel[k]:.2g} at "
+                  f"omega_T = {omega_T[k]:g} ({limits}); tolerance_met is False", ToleranceWarning,
+                  stacklevel=stacklevel + 1)
 
 
 def check_energies(values, name: str = "energy") -> np.ndarray:

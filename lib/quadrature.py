@@ -68,14 +68,14 @@ so :math:`E_a = E_\mathrm{min} + \omega_T/2 + o(\omega_T)`.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from . import cache
 from .experiments import EXPERIMENT_REGISTRY, check_experiment
 from .model import Model, check_finite, check_model
-from .inputs import ToleranceWarning, check_integer, check_jobs, check_temperatures, check_tolerance
+from .inputs import ToleranceWarning  # noqa: F401 (also importable from here, where it was first)
+from .inputs import check_integer, check_jobs, check_temperatures, check_tolerance, warn_tolerance as _warn
 from .records import record
 from .transmitting import (DEFAULT_REFINE, DEFAULT_SCAN, DENSE_LEVELS, ENERGY_NODE_SPACING, MAX_GRID, MAX_LEVEL,
                            MIN_ENERGY_NODE_SPACING, PHASED, TransmittingSet, gate_nodes, transmitting_set)
@@ -581,14 +581,10 @@ def transmission_quadrature(experiment: str, model: Model, omega_T, *,
 
 def warn_tolerance(result: Quadrature, p_floor: float = 0.0, fixed=()) -> None:
     """One line: the tolerance was not met, where, by how much, and what stopped the refinement."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(result.probability >= p_floor, result.error / result.probability, 0.0)
-    k = int(np.nanargmax(np.where(np.isnan(rel), np.inf, rel)))
     limits = (f"{' and '.join(fixed)} fixed by the caller" if fixed else
               f"the refinement reached its limits ({MAX_PHASES} phases and {MAX_SCAN} energies per gate level)")
-    warnings.warn(f"quadrature tolerance {result.tolerance:g} not met: estimated relative error of P "
-                  f"{rel[k]:.2g} at omega_T = {result.omega_T[k]:g} ({limits}); tolerance_met is False",
-                  ToleranceWarning, stacklevel=3)
+    _warn("quadrature", result.tolerance, result.probability, result.error, result.omega_T, limits,
+          p_floor=p_floor, stacklevel=3)
 
 
 def _transmission_quadrature(experiment, model, omega_T, tolerance, phases, scan, refine, integrator, p_floor,

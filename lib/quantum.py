@@ -82,7 +82,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +90,7 @@ import numpy as np
 from . import cache, parallel
 from . import scattering as sc
 from .experiments import check_experiment, initial_states, level_amplitude, oscillator_state
-from .inputs import MAX_CLOSED, ToleranceWarning, check_finite, check_integer, check_jobs, check_temperatures, check_tolerance
+from .inputs import MAX_CLOSED, check_finite, check_integer, check_jobs, check_temperatures, check_tolerance, warn_tolerance
 from .integrate import trajectory
 from .model import Model, check_model
 
@@ -689,12 +688,8 @@ def quantum_transmission(experiment: str, model: Model, omega_T, *, tolerance: f
     func = cache.cached(_compute, ignore=("n_jobs", "progress")) if use_cache else _compute
     result = func(experiment, model, omega_T, tolerance, p_floor, QUANTUM_VERSION, n_jobs=n_jobs, progress=progress)
     if not result.tolerance_met:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.where(result.probability >= p_floor, result.relative_error, 0.0)
-        k = int(np.nanargmax(rel))
-        warnings.warn(f"quantum tolerance {tolerance:g} not met: estimated relative error of P {rel[k]:.2g} at "
-                      f"omega_T = {result.omega_T[k]:g} (the refinement reached its limits on rounds, energy order and sectors); "
-                      "tolerance_met is False", ToleranceWarning, stacklevel=2)
+        warn_tolerance("quantum", tolerance, result.probability, result.error, result.omega_T,
+                       "the refinement reached its limits on rounds, energy order and sectors", p_floor=p_floor)
     return result
 
 
